@@ -1,0 +1,256 @@
+"""Checks: small functions that compare documented values with the inventory.
+
+A check is registered with its metadata beside it (stable id, title, severity, remediation, and
+the spec group it verifies, in the manner of Prowler's metadata). It reads the inventory through
+a :class:`CheckContext` and states each comparison with :meth:`CheckContext.expect`; it never
+calls AWS. Running a check yields a :class:`Result` whether under pytest or in-process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from conformance.inputs import Inputs
+from conformance.inventory import Inventory, NotCollected, S
+from conformance.spec import Documented, EnvironmentSpec, PhaseSpec
+
+Severity = Literal["critical", "high", "medium", "low"]
+Outcome = Literal["passed", "failed", "skipped", "error"]
+G = TypeVar("G", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything one conformance run checks against: spec, inputs and the collected inventory."""
+
+    spec: PhaseSpec
+    environment: str
+    inputs: Inputs
+    inventory: Inventory
+    target: str
+
+    @property
+    def env(self) -> EnvironmentSpec:
+        return self.spec.environment(self.environment)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    subject: str
+    expected: Any
+    actual: Any
+    section: str
+    ok: bool
+    note: str | None = None
+
+
+class ResourceMissing(Exception):
+    """A located resource is absent: says what was looked for and what was there instead."""
+
+    def __init__(self, looked_for: str, found: Iterable[str]) -> None:
+        self.looked_for = looked_for
+        self.found = sorted(found)
+        shown = ", ".join(self.found[:12]) + (" …" if len(self.found) > 12 else "")
+        super().__init__(f"looked for {looked_for}; found {shown or 'nothing'}")
+
+
+class CheckContext:
+    """What a check sees while it runs, and where its comparisons are recorded."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.comparisons: list[Comparison] = []
+
+    @property
+    def inputs(self) -> Inputs:
+        return self.run.inputs
+
+    @property
+    def env(self) -> EnvironmentSpec:
+        return self.run.env
+
+    @property
+    def region(self) -> str:
+        return self.run.inventory.region
+
+    def get(self, section: type[S]) -> S:
+        """The collected section; raises NotCollected when the target could not provide it."""
+        return self.run.inventory.get(section)
+
+    def expect(
+        self,
+        documented: Documented[Any],
+        actual: Any,
+        *,
+        subject: str,
+        ok: bool | None = None,
+        expected: Any = None,
+    ) -> bool:
+        """Record one comparison. Equality unless ``ok`` is given; ``expected`` overrides display."""
+        shown = documented.value if expected is None else expected
+        passed = (actual == documented.value) if ok is None else ok
+        self.comparisons.append(
+            Comparison(subject, shown, actual, documented.section, passed, documented.note)
+        )
+        return passed
+
+
+CheckFunction = Callable[[CheckContext, Any], None]
+
+
+@dataclass(frozen=True)
+class Check(Generic[G]):
+    id: str
+    title: str
+    severity: Severity
+    remediation: str
+    area: Callable[[EnvironmentSpec], G | None]
+    function: Callable[[CheckContext, G], None]
+    module: str
+
+    def run(self, run: Run) -> Result:
+        group = self.area(run.env)
+        if group is None:
+            return self._result(
+                "skipped",
+                message=f"not applicable: phase {run.spec.phase} ({run.environment}) "
+                "documents nothing this check verifies",
+            )
+        ctx = CheckContext(run)
+        section = str(getattr(group, "section", ""))
+        try:
+            self.function(ctx, group)
+        except ResourceMissing as missing:
+            ctx.comparisons.append(
+                Comparison(missing.looked_for, "present", "absent", section, False, str(missing))
+            )
+        except NotCollected as exc:
+            outcome: Outcome = "skipped" if exc.failure.kind == "unsupported" else "error"
+            return self._result(outcome, message=exc.failure.message, section=section)
+        if not ctx.comparisons:
+            return self._result("error", message="the check made no comparison", section=section)
+        failed = any(not c.ok for c in ctx.comparisons)
+        return self._result("failed" if failed else "passed", ctx.comparisons, section=section)
+
+    def _result(
+        self,
+        outcome: Outcome,
+        comparisons: list[Comparison] | None = None,
+        message: str = "",
+        section: str = "",
+    ) -> Result:
+        return Result(self, outcome, comparisons or [], message, section)
+
+
+@dataclass
+class Result:
+    check: Check[Any]
+    outcome: Outcome
+    comparisons: list[Comparison] = field(default_factory=list)
+    message: str = ""
+    section: str = ""
+
+    @property
+    def failures(self) -> list[Comparison]:
+        return [c for c in self.comparisons if not c.ok]
+
+    def describe(self) -> str:
+        """The failure as a reader needs it: expected, actual and the document section."""
+        lines = [f"{self.check.id}: {self.check.title} [{self.check.severity}]"]
+        if self.message:
+            lines.append(f"  {self.outcome}: {self.message}")
+        for c in self.failures:
+            lines.append(f"  {c.subject}")
+            lines.append(f"    expected: {_show(c.expected)}")
+            lines.append(f"    actual:   {_show(c.actual)}")
+            lines.append(f"    document: {c.section}")
+            if c.note:
+                lines.append(f"    note:     {c.note}")
+        if self.outcome == "failed":
+            lines.append(f"  remediation: {self.check.remediation}")
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.check.id,
+            "title": self.check.title,
+            "severity": self.check.severity,
+            "outcome": self.outcome,
+            "message": self.message,
+            "section": self.section,
+            "remediation": self.check.remediation,
+            "comparisons": [
+                {
+                    "subject": c.subject,
+                    "expected": _jsonable(c.expected),
+                    "actual": _jsonable(c.actual),
+                    "section": c.section,
+                    "ok": c.ok,
+                    "note": c.note,
+                }
+                for c in self.comparisons
+            ],
+        }
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+REGISTRY: dict[str, Check[Any]] = {}
+
+
+def check(
+    check_id: str,
+    *,
+    title: str,
+    area: Callable[[EnvironmentSpec], G | None],
+    remediation: str,
+    severity: Severity = "medium",
+) -> Callable[[Callable[[CheckContext, G], None]], Callable[[CheckContext, G], None]]:
+    """Register a check under a stable id, with its metadata kept beside it."""
+
+    def register(function: Callable[[CheckContext, G], None]) -> Callable[[CheckContext, G], None]:
+        if check_id in REGISTRY:
+            raise ValueError(f"check id {check_id} registered twice")
+        REGISTRY[check_id] = Check(
+            check_id, title, severity, remediation, area, function, function.__module__
+        )
+        return function
+
+    return register
+
+
+CHECK_PACKAGE = "specs.checks"
+
+
+def load_checks() -> dict[str, Check[Any]]:
+    """Import every check module under ``specs/checks`` and return the registry."""
+    package = importlib.import_module(CHECK_PACKAGE)
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{CHECK_PACKAGE}.{info.name}")
+    return REGISTRY
+
+
+def run_all(run: Run, checks: Iterable[Check[Any]] | None = None) -> list[Result]:
+    """Run checks in-process, as the kill-matrix and the benchmark do."""
+    selected = list(checks) if checks is not None else list(load_checks().values())
+    return [c.run(run) for c in selected]

@@ -1,0 +1,149 @@
+"""The normalized, JSON-serializable inventory that checks read instead of AWS.
+
+One module per service (as in moto) defines a :class:`Section` model and how to collect it with
+read operations. A section is collected at most once per run and region, the first time a check
+asks for it; a section that could not be collected records why, and every check that needs it
+reports that reason instead of a verdict.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar, Literal, Self, TypeVar
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+from pydantic import BaseModel, ConfigDict
+
+from conformance.aws import IAM_PREFIX, Clients
+from conformance.errors import TargetError
+from conformance.inputs import Inputs
+
+FailureKind = Literal["unsupported", "denied", "unreachable", "error"]
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "UnrecognizedClientException",
+    }
+)
+
+
+class Section(BaseModel):
+    """What one service holds, normalized. Subclasses set ``service`` and implement collect."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: ClassVar[str]
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        raise NotImplementedError
+
+
+class CollectionFailure(BaseModel):
+    service: str
+    kind: FailureKind
+    message: str
+    permission: str | None = None
+
+
+class NotCollected(Exception):
+    """A check needs a section that could not be collected on this target."""
+
+    def __init__(self, failure: CollectionFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+S = TypeVar("S", bound=Section)
+
+
+class Inventory:
+    """Sections of one region, collected lazily and once."""
+
+    def __init__(self, clients: Clients, inputs: Inputs) -> None:
+        self.clients = clients
+        self.inputs = inputs
+        self.sections: dict[str, Section] = {}
+        self.failures: dict[str, CollectionFailure] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def region(self) -> str:
+        return self.clients.region
+
+    def get(self, cls: type[S]) -> S:
+        with self._lock:
+            if cls.service not in self.sections and cls.service not in self.failures:
+                self._collect(cls)
+        if cls.service in self.failures:
+            raise NotCollected(self.failures[cls.service])
+        section = self.sections[cls.service]
+        assert isinstance(section, cls)
+        return section
+
+    def _collect(self, cls: type[Section]) -> None:
+        try:
+            self.sections[cls.service] = cls.collect(self.clients, self.inputs)
+        except NoCredentialsError:
+            raise TargetError(
+                "no AWS credentials found (looked in --profile, the environment, shared config "
+                "and web identity)"
+            ) from None
+        except ClientError as exc:
+            self.failures[cls.service] = classify(cls.service, exc)
+        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+            self.failures[cls.service] = CollectionFailure(
+                service=cls.service, kind="unreachable", message=f"{cls.service}: {exc}"
+            )
+        except BotoCoreError as exc:
+            self.failures[cls.service] = CollectionFailure(
+                service=cls.service, kind="error", message=f"{cls.service}: {exc}"
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "sections": {k: v.model_dump(mode="json") for k, v in sorted(self.sections.items())},
+            "failures": {k: v.model_dump(mode="json") for k, v in sorted(self.failures.items())},
+        }
+
+
+def classify(service: str, exc: ClientError) -> CollectionFailure:
+    """Turn an API error into a reason a reader can act on."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", exc))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    operation = exc.operation_name
+    action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+    if code in DENIED_CODES or code.endswith("AccessDenied"):
+        return CollectionFailure(
+            service=service,
+            kind="denied",
+            permission=action,
+            message=f"access denied to {action} (grant it to the conformance role): {message}",
+        )
+    if status == 501 or "not included in your current license plan" in message:
+        return CollectionFailure(
+            service=service,
+            kind="unsupported",
+            message=f"{service} is not emulated by this target ({action} answered: {message})",
+        )
+    return CollectionFailure(
+        service=service, kind="error", message=f"{action} failed: {code}: {message}"
+    )
+
+
+def tags_of(items: list[dict[str, str]] | None) -> dict[str, str]:
+    """AWS's [{Key, Value}] tag lists as a dict."""
+    return {t["Key"]: t.get("Value", "") for t in items or []}

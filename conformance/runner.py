@@ -1,0 +1,40 @@
+"""Run every check in-process: for the kill-matrix, the benchmark and other library callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.aws import CallLog
+from conformance.checks import Check, Result, Run, load_checks
+from conformance.inputs import Inputs
+from conformance.inventory import Inventory
+from conformance.spec import load_spec
+from conformance.targets import TargetOptions, open_target
+
+
+@dataclass
+class Outcome:
+    results: list[Result]
+    calls: CallLog
+    snapshot: dict[str, Any]
+
+    def ids(self, outcome: str) -> set[str]:
+        return {r.check.id for r in self.results if r.outcome == outcome}
+
+
+def execute(
+    options: TargetOptions,
+    inputs: Inputs | None = None,
+    phase: int = 1,
+    checks: list[Check[Any]] | None = None,
+) -> Outcome:
+    spec = load_spec(phase)
+    inputs = inputs or Inputs()
+    log = CallLog()
+    selected = checks if checks is not None else list(load_checks().values())
+    with open_target(options, spec, inputs, log) as clients:
+        inventory = Inventory(clients, inputs)
+        run = Run(spec, options.environment, inputs, inventory, options.describe())
+        results = [c.run(run) for c in selected]
+        return Outcome(results, log, inventory.snapshot())

@@ -1,0 +1,1 @@
+"""Check modules, one per area. Each module registers its checks with ``conformance.checks.check``."""

@@ -1,0 +1,194 @@
+"""Security groups: exactly the documented rules, and no admin port open to the world."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, ip_network
+
+from conformance import locate
+from conformance.checks import CheckContext, check
+from conformance.inventory.ec2 import Ec2Inventory, Rule, SecurityGroup
+from conformance.spec import EnvironmentSpec, IngressRule, SecurityGroupSpec, SecurityGroupsSpec
+
+WORLD = ("0.0.0.0/0", "::/0")
+
+
+def _group(role: str):  # type: ignore[no-untyped-def]
+    def area(env: EnvironmentSpec) -> SecurityGroupSpec | None:
+        groups = env.security_groups
+        return groups.groups.get(role) if groups else None
+
+    return area
+
+
+def _matches(ctx: CheckContext, documented: IngressRule, rule: Rule) -> bool:
+    """Does ``rule`` grant exactly the documented protocol, port and source?"""
+    port = documented.port.value
+    if rule.protocol != documented.protocol.value or (rule.from_port, rule.to_port) != (port, port):
+        return False
+    source = documented.source.value
+    if source == "admin":
+        return _is_admin_source(ctx, rule.source)
+    if source.startswith("sg:"):
+        return rule.source == f"sg:{locate.security_group(ctx, source[3:]).id}"
+    return rule.source == source
+
+
+def _is_admin_source(ctx: CheckContext, source: str) -> bool:
+    """The admin CIDR input exactly; without it, one host (/32) that is not the world."""
+    if ctx.inputs.admin_cidr is not None:
+        return source == str(ctx.inputs.admin_cidr)
+    try:
+        network = ip_network(source)
+    except ValueError:
+        return False
+    return isinstance(network, IPv4Network) and network.prefixlen == 32
+
+
+def _describe(rule: Rule) -> str:
+    ports = "all" if rule.from_port is None else f"{rule.from_port}-{rule.to_port}"
+    return f"{rule.protocol}/{ports} from {rule.source}"
+
+
+def _expect_documented_ingress(ctx: CheckContext, role: str, spec: SecurityGroupSpec) -> None:
+    group = locate.security_group(ctx, role)
+    for documented in spec.ingress:
+        if documented.source.value == "admin":
+            continue
+        found = [_describe(r) for r in group.ingress if _matches(ctx, documented, r)]
+        ctx.expect(
+            documented.port,
+            found or "no such rule",
+            subject=f"{group.name} ({group.id}) ingress: {documented.description.value}",
+            expected=(
+                f"{documented.protocol.value}/{documented.port.value} "
+                f"from {documented.source.value}"
+            ),
+            ok=len(found) == 1,
+        )
+
+
+def _expect_no_extra_ingress(ctx: CheckContext, role: str, spec: SecurityGroupSpec) -> None:
+    group = locate.security_group(ctx, role)
+    extra = [
+        _describe(r) for r in group.ingress if not any(_matches(ctx, d, r) for d in spec.ingress)
+    ]
+    ctx.expect(
+        spec.stated([d.description.value for d in spec.ingress]),
+        extra or "none",
+        subject=f"{group.name} ({group.id}) ingress rules not in the document",
+        expected="none",
+        ok=not extra,
+    )
+
+
+@check(
+    "sg.ec2_web.ingress",
+    title="sg-ec2-web allows HTTP and HTTPS from anywhere",
+    area=_group("ec2-web"),
+    severity="high",
+    remediation="Add the documented ingress rules to the web security group.",
+)
+def ec2_web_ingress(ctx: CheckContext, spec: SecurityGroupSpec) -> None:
+    _expect_documented_ingress(ctx, "ec2-web", spec)
+
+
+@check(
+    "sg.ec2_web.ssh",
+    title="sg-ec2-web allows SSH only from the admin IP",
+    area=_group("ec2-web"),
+    severity="critical",
+    remediation="Restrict the port-22 rule to the admin CIDR (a single /32 host).",
+)
+def ec2_web_ssh(ctx: CheckContext, spec: SecurityGroupSpec) -> None:
+    group = locate.security_group(ctx, "ec2-web")
+    for documented in (d for d in spec.ingress if d.source.value == "admin"):
+        port = documented.port.value
+        rules = [r for r in group.ingress if r.covers(port) and r.protocol in ("tcp", "all")]
+        wanted = str(ctx.inputs.admin_cidr) if ctx.inputs.admin_cidr else "one admin host (/32)"
+        ctx.expect(
+            documented.source,
+            [_describe(r) for r in rules] or "no SSH rule",
+            subject=f"{group.name} ({group.id}) ingress on {port}/tcp",
+            expected=f"tcp/{port} from {wanted}",
+            ok=len(rules) == 1 and _matches(ctx, documented, rules[0]),
+        )
+
+
+@check(
+    "sg.ec2_web.no_extra_ingress",
+    title="sg-ec2-web has no ingress rule beyond the documented ones",
+    area=_group("ec2-web"),
+    severity="high",
+    remediation="Remove ingress rules the document does not list.",
+)
+def ec2_web_no_extra(ctx: CheckContext, spec: SecurityGroupSpec) -> None:
+    _expect_no_extra_ingress(ctx, "ec2-web", spec)
+
+
+@check(
+    "sg.ec2_web.egress",
+    title="sg-ec2-web allows all outbound traffic (internet access)",
+    area=_group("ec2-web"),
+    remediation="Allow all egress to 0.0.0.0/0 from the web security group.",
+)
+def ec2_web_egress(ctx: CheckContext, spec: SecurityGroupSpec) -> None:
+    group = locate.security_group(ctx, "ec2-web")
+    everything = [r for r in group.egress if r.protocol == "all" and r.source == "0.0.0.0/0"]
+    assert spec.egress_all is not None
+    ctx.expect(
+        spec.egress_all,
+        [_describe(r) for r in group.egress] or "no egress",
+        subject=f"{group.name} ({group.id}) egress",
+        expected="all/all to 0.0.0.0/0",
+        ok=bool(everything) == spec.egress_all.value,
+    )
+
+
+@check(
+    "sg.rds.ingress",
+    title="sg-rds allows PostgreSQL from sg-ec2-web",
+    area=_group("rds"),
+    severity="high",
+    remediation="Allow 5432/tcp from the web security group (a group reference, not a CIDR).",
+)
+def rds_ingress(ctx: CheckContext, spec: SecurityGroupSpec) -> None:
+    _expect_documented_ingress(ctx, "rds", spec)
+
+
+@check(
+    "sg.rds.no_extra_ingress",
+    title="sg-rds has no ingress rule beyond PostgreSQL from sg-ec2-web",
+    area=_group("rds"),
+    severity="critical",
+    remediation="Remove every other ingress rule from the database security group.",
+)
+def rds_no_extra(ctx: CheckContext, spec: SecurityGroupSpec) -> None:
+    _expect_no_extra_ingress(ctx, "rds", spec)
+
+
+@check(
+    "sg.vpc.admin_ports_closed_to_world",
+    title="No security group in the VPC opens SSH or PostgreSQL to 0.0.0.0/0 or ::/0",
+    area=lambda env: env.security_groups,
+    severity="critical",
+    remediation="Remove world-open rules for these ports from every security group in the VPC.",
+)
+def admin_ports_closed(ctx: CheckContext, spec: SecurityGroupsSpec) -> None:
+    vpc = locate.vpc(ctx)
+    groups: list[SecurityGroup] = [
+        g for g in ctx.get(Ec2Inventory).security_groups if g.vpc_id == vpc.id
+    ]
+    for port in spec.never_open_to_world.value:
+        open_rules = [
+            f"{g.name} ({g.id}): {_describe(r)}"
+            for g in groups
+            for r in g.ingress
+            if r.source in WORLD and r.covers(port) and r.protocol in ("tcp", "all")
+        ]
+        ctx.expect(
+            spec.never_open_to_world,
+            open_rules or "none",
+            subject=f"rules opening {port}/tcp to the world in {vpc.id}",
+            expected="none",
+            ok=not open_rules,
+        )
