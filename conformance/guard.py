@@ -11,7 +11,9 @@ from typing import Any
 from conformance.errors import ConformanceError
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head")
-EXTRA_READS = frozenset({"LookupEvents", "SearchResources", "BatchGetRepositoryScanningConfiguration"})
+EXTRA_READS = frozenset(
+    {"LookupEvents", "SearchResources", "BatchGetRepositoryScanningConfiguration"}
+)
 # (service, operation) pairs that read secret material, object contents or credentials.
 REFUSED_READS = frozenset(
     {

@@ -49,7 +49,9 @@ class Inputs(BaseModel):
     @field_validator("queues", mode="before")
     @classmethod
     def _split_queues(cls, value: Any) -> Any:
-        return [q.strip() for q in value.split(",") if q.strip()] if isinstance(value, str) else value
+        return (
+            [q.strip() for q in value.split(",") if q.strip()] if isinstance(value, str) else value
+        )
 
     @field_validator("account_id")
     @classmethod

@@ -74,7 +74,9 @@ def open_target(
 
 
 @contextmanager
-def _moto(options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog) -> Iterator[Clients]:
+def _moto(
+    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog
+) -> Iterator[Clients]:
     from fixtures.drifts import get_drift
     from fixtures.provision import provision
 

@@ -37,6 +37,16 @@ DENIED_CODES = frozenset(
 )
 
 
+class Tagged(BaseModel):
+    """A project resource that must carry the cost-allocation tags."""
+
+    resource: str
+    tags: dict[str, str]
+
+
+SECTIONS: dict[str, type[Section]] = {}
+
+
 class Section(BaseModel):
     """What one service holds, normalized. Subclasses set ``service`` and implement collect."""
 
@@ -44,9 +54,17 @@ class Section(BaseModel):
 
     service: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        SECTIONS[cls.service] = cls
+
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         raise NotImplementedError
+
+    def tagged(self, inputs: Inputs) -> list[Tagged]:
+        """The project's taggable resources in this section (AWS-made defaults aside)."""
+        return []
 
 
 class CollectionFailure(BaseModel):

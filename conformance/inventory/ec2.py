@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from conformance.aws import Clients
 from conformance.inputs import Inputs
-from conformance.inventory import Section, tags_of
+from conformance.inventory import Section, Tagged, tags_of
 
 
 class Vpc(BaseModel):
@@ -101,14 +101,46 @@ class Ec2Inventory(Section):
     instances: list[Instance]
     addresses: list[Address]
 
+    def tagged(self, inputs: Inputs) -> list[Tagged]:
+        """The project VPC and what the project created in it; AWS's defaults aside."""
+        vpc = next((v for v in self.vpcs if v.tags.get("Name") == inputs.name("vpc")), None)
+        if vpc is None:
+            return []
+        instance_ids = {i.id for i in self.instances if i.vpc_id == vpc.id}
+        found = [Tagged(resource=f"vpc {vpc.id}", tags=vpc.tags)]
+        found += [
+            Tagged(resource=f"subnet {s.id}", tags=s.tags)
+            for s in self.subnets
+            if s.vpc_id == vpc.id
+        ]
+        found += [
+            Tagged(resource=f"security-group {g.name} ({g.id})", tags=g.tags)
+            for g in self.security_groups
+            if g.vpc_id == vpc.id and g.name != "default"
+        ]
+        found += [
+            Tagged(resource=f"internet-gateway {g.id}", tags=g.tags)
+            for g in self.internet_gateways
+            if vpc.id in g.vpc_ids
+        ]
+        found += [
+            Tagged(resource=f"instance {i.id}", tags=i.tags)
+            for i in self.instances
+            if i.id in instance_ids
+        ]
+        found += [
+            Tagged(resource=f"elastic-ip {a.public_ip}", tags=a.tags)
+            for a in self.addresses
+            if a.instance_id in instance_ids
+        ]
+        return found
+
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         ec2 = clients.client("ec2")
 
         def pages(operation: str, key: str) -> list[dict[str, Any]]:
-            return [
-                item for page in ec2.get_paginator(operation).paginate() for item in page[key]
-            ]
+            return [item for page in ec2.get_paginator(operation).paginate() for item in page[key]]
 
         reservations = pages("describe_instances", "Reservations")
         return cls(
