@@ -1,0 +1,69 @@
+"""Places where the architecture document contradicts itself or a fact of AWS.
+
+The suite reports these beside its results rather than silently choosing one reading: each
+names the sections involved and says what the checks verify instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.spec import EnvironmentSpec
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    title: str
+    detail: str
+    sections: tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {"title": self.title, "detail": self.detail, "sections": list(self.sections)}
+
+
+def find(env: EnvironmentSpec) -> list[Contradiction]:
+    return [*_pitr_with_backups(env), *_container_totals(env)]
+
+
+def _pitr_with_backups(env: EnvironmentSpec) -> list[Contradiction]:
+    db = env.database
+    if db is None or db.point_in_time_recovery.value or db.backup_retention_days.value == 0:
+        return []
+    return [
+        Contradiction(
+            "PITR disabled with automated backups retained",
+            f"The document says PITR is disabled but keeps automated backups for "
+            f"{db.backup_retention_days.value} days; RDS offers point-in-time recovery whenever "
+            f"the backup retention is above 0, so both cannot hold. The suite checks the "
+            f"retention and reports PITR as enabled by it.",
+            tuple(dict.fromkeys((db.point_in_time_recovery.section, db.backup_retention_days.section))),
+        )
+    ]
+
+
+def _container_totals(env: EnvironmentSpec) -> list[Contradiction]:
+    containers = env.containers
+    if containers is None:
+        return []
+    found = []
+    cpus = round(sum(c.cpus.value for c in containers.services.values()), 2)
+    memory = sum(c.memory_mb.value for c in containers.services.values())
+    if abs(cpus - containers.total_cpus.value) > 0.005:
+        found.append(
+            Contradiction(
+                "container CPU total does not add up",
+                f"The Resource Allocation rows add up to {cpus} vCPU; the table's total says "
+                f"{containers.total_cpus.value}. The suite checks the rows.",
+                (containers.total_cpus.section,),
+            )
+        )
+    if memory != containers.total_memory_mb.value:
+        found.append(
+            Contradiction(
+                "container memory total does not add up",
+                f"The Resource Allocation rows add up to {memory:,} MB; the table's total says "
+                f"~{containers.total_memory_mb.value:,} MB. The suite checks the rows.",
+                (containers.total_memory_mb.section,),
+            )
+        )
+    return found

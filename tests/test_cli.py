@@ -1,0 +1,67 @@
+"""The pytest interface as a user meets it: a green run, a drift, and clear usage errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_suite
+
+
+def test_plain_pytest_runs_the_phase_1_suite_green(tmp_path: Path) -> None:
+    done = run_suite(f"--evidence={tmp_path}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "failed" not in done.stdout.splitlines()[-1]
+    assert "target moto (us-east-1) · phase 1 (Launch) · production" in done.stdout
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    assert evidence["summary"].get("failed", 0) == 0
+    assert evidence["api_calls"]["repeated"] == []
+    assert evidence["api_calls"]["count"] == len(evidence["api_calls"]["calls"]) > 0
+
+
+def test_a_drift_fails_its_check_with_expected_actual_and_section() -> None:
+    done = run_suite("--drift", "sg-web-extra-port")
+    assert done.returncode == 1
+    assert "FAILED specs/checks/security_groups.py::sg.ec2_web.no_extra_ingress" in done.stdout
+    assert "expected: none" in done.stdout
+    assert "actual:   [tcp/8080-8080 from 0.0.0.0/0]" in done.stdout
+    assert "document: Phase 1 — Current Deployment (Launch) > Security Groups" in done.stdout
+    assert " 1 failed" in done.stdout.splitlines()[-1]
+
+
+def test_document_contradictions_are_reported_not_hidden() -> None:
+    done = run_suite("-k", "net.vpc")
+    assert "document contradictions" in done.stdout
+    assert "PITR disabled with automated backups retained" in done.stdout
+    assert "rows add up to 8,064 MB" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--drift", "no-such-drift"], "unknown drift id 'no-such-drift'"),
+        (["--phase", "7"], "invalid choice: 7"),
+        (["--phase", "2"], "phase 2 has no spec yet"),
+        (["--environment", "staging"], "documents no 'staging' environment"),
+        (["--input", "admin_cidr=300.1.1.1/32"], "admin_cidr: Input is not a valid IPv4 network"),
+        (["--input", "nonsense"], "--input 'nonsense': expected KEY=VALUE"),
+        (["--target", "aws", "--drift", "vpc-cidr"], "--drift applies to the embedded moto"),
+        (["--endpoint-url", "ftp://x"], "expected http(s)://host[:port]"),
+    ],
+)
+def test_bad_options_give_one_clear_error_without_traceback(args: list[str], message: str) -> None:
+    done = run_suite(*args)
+    assert done.returncode in (2, 4), done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_bad_inputs_file_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "inputs.yaml"
+    bad.write_text("project: demo\nqueues: [a, b\n")
+    done = run_suite(f"--inputs={bad}")
+    assert done.returncode == 4
+    assert f"{bad}:3: not valid YAML" in done.stderr
+    assert "Traceback" not in done.stderr
