@@ -259,6 +259,71 @@ class ContainersSpec(Group):
     total_memory_mb: Documented[int]
 
 
+# --- Phases 2-4: ECS, managed cache and search, edge, DR ----------------------------------
+
+
+class EcsServiceSpec(Group):
+    cpu: Documented[int]
+    memory_mb: Documented[int]
+    port: Documented[int]
+    health_check: Documented[str]
+    tasks: Documented[int] | None = None
+    min_tasks: Documented[int] | None = None
+    max_tasks: Documented[int] | None = None
+
+
+class AutoScalingSpec(Group):
+    metric: Documented[str]
+    target_value: Documented[float]
+    scale_in_cooldown: Documented[int]
+    scale_out_cooldown: Documented[int]
+
+
+class DeploymentSpec(Group):
+    type: Documented[str]
+    config: Documented[str] | None = None
+    termination_wait_minutes: Documented[int] | None = None
+    auto_rollback_events: Documented[list[str]] | None = None
+
+
+class EcsSpec(Group):
+    services: dict[str, EcsServiceSpec]
+    autoscaling: AutoScalingSpec | None = None
+    deployment: DeploymentSpec | None = None
+
+
+class CacheSpec(Group):
+    node_type: Documented[str]
+    nodes: Documented[int]
+    multi_az: Documented[bool]
+    encryption_at_rest: Documented[bool] | None = None
+    encryption_in_transit: Documented[bool] | None = None
+
+
+class SearchSpec(Group):
+    instance_type: Documented[str]
+    nodes: Documented[int]
+    storage_gb: Documented[int]
+    encryption: Documented[bool]
+    fine_grained_access: Documented[bool]
+
+
+class EdgeSpec(Group):
+    load_balancer: Documented[bool]
+    tls_certificates: Documented[str]
+    waf: Documented[bool] | None = None
+    cloudfront: Documented[bool] | None = None
+    xray_sampling: Documented[float] | None = None
+
+
+class BackupSpec(Group):
+    resource: Documented[str]
+    type: Documented[str]
+    frequency: Documented[str]
+    retention_days: Documented[int | None]
+    location: Documented[str]
+
+
 # --- Environments and phases ---------------------------------------------------------------
 
 
@@ -276,6 +341,11 @@ class EnvironmentSpec(BaseModel):
     iac: IacSpec | None = None
     tags: TagsSpec | None = None
     containers: ContainersSpec | None = None
+    ecs: EcsSpec | None = None
+    cache: CacheSpec | None = None
+    search: SearchSpec | None = None
+    edge: EdgeSpec | None = None
+    backups: list[BackupSpec] | None = None
 
 
 class PhaseSpec(BaseModel):

@@ -1,0 +1,92 @@
+"""The spec model: strict, typed, and every value knows its document section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from conformance.contradictions import find
+from conformance.errors import UsageError
+from conformance.spec import Documented, load_spec
+
+DATA = Path(__file__).parent / "data"
+
+
+def _leaves(node: object) -> list[Documented[object]]:
+    if isinstance(node, Documented):
+        return [node]
+    found: list[Documented[object]] = []
+    if isinstance(node, dict):
+        for value in node.values():
+            found += _leaves(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _leaves(value)
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            found += _leaves(getattr(node, name))
+    return found
+
+
+def test_every_phase_1_value_names_its_section() -> None:
+    spec = load_spec(1)
+    leaves = _leaves(spec)
+    assert len(leaves) > 100
+    assert all(leaf.section for leaf in leaves)
+    network = spec.environment("production").network
+    assert network is not None
+    assert network.subnets["data-b"].tier.note == "required for RDS subnet group"
+    assert network.vpc_cidr.section.endswith("Simplified VPC (Phase 1)")
+
+
+def test_a_value_can_cite_another_section() -> None:
+    host = load_spec(1).environment("production").ec2_host
+    assert host is not None
+    assert host.instance_type.section.endswith("AWS Service Inventory (Phase 1)")
+    assert host.security_groups.section.endswith("Security Groups")
+
+
+def test_the_model_expresses_phase_3_with_staging_and_production() -> None:
+    spec = load_spec(3, DATA / "phase-3-sample.yaml")
+    staging, production = spec.environment("staging"), spec.environment("production")
+    assert staging.database and production.database
+    assert (staging.database.instance_class.value, production.database.instance_class.value) == (
+        "db.t3.medium",
+        "db.r6g.large",
+    )
+    assert production.cache and production.cache.nodes.value == 2
+    assert production.ecs and production.ecs.services["api-gateway"].tasks
+    assert production.ecs.services["api-gateway"].tasks.section == "Phase 3 — Scale > Key Changes from Phase 2"
+
+
+def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
+    text = (Path(__file__).parent.parent / "specs" / "phase-1.yaml").read_text()
+    bad = tmp_path / "phase-1.yaml"
+    bad.write_text(text.replace("      storage_gb: 20\n", "      storage_gb: 20\n      storage_gib: 20\n"))
+    with pytest.raises(UsageError, match=r"database.storage_gib: Extra inputs are not permitted"):
+        load_spec(1, bad)
+
+
+def test_wrong_types_are_rejected(tmp_path: Path) -> None:
+    text = (Path(__file__).parent.parent / "specs" / "phase-1.yaml").read_text()
+    bad = tmp_path / "phase-1.yaml"
+    bad.write_text(text.replace("vpc_cidr: 10.0.0.0/16", "vpc_cidr: 10.0.0.0/33"))
+    with pytest.raises(UsageError, match=r"network.vpc_cidr.value"):
+        load_spec(1, bad)
+
+
+def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "phase-1.yaml"
+    bad.write_text("phase: 1\nname: [Launch\n")
+    with pytest.raises(UsageError, match=rf"{bad}:3: not valid YAML"):
+        load_spec(1, bad)
+
+
+def test_contradictions_of_the_document_are_found() -> None:
+    titles = {c.title for c in find(load_spec(1).environment("production"))}
+    assert titles == {
+        "PITR disabled with automated backups retained",
+        "container memory total does not add up",
+    }
