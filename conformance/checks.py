@@ -92,7 +92,7 @@ class CheckContext:
         ok: bool | None = None,
         expected: Any = None,
     ) -> bool:
-        """Record one comparison. Equality unless ``ok`` is given; ``expected`` overrides display."""
+        """Record one comparison: equality unless ``ok`` is given; ``expected`` is for display."""
         shown = documented.value if expected is None else expected
         passed = (actual == documented.value) if ok is None else ok
         self.comparisons.append(

@@ -36,7 +36,9 @@ def _pitr_with_backups(env: EnvironmentSpec) -> list[Contradiction]:
             f"{db.backup_retention_days.value} days; RDS offers point-in-time recovery whenever "
             f"the backup retention is above 0, so both cannot hold. The suite checks the "
             f"retention and reports PITR as enabled by it.",
-            tuple(dict.fromkeys((db.point_in_time_recovery.section, db.backup_retention_days.section))),
+            tuple(
+                dict.fromkeys((db.point_in_time_recovery.section, db.backup_retention_days.section))
+            ),
         )
     ]
 

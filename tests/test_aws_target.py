@@ -78,7 +78,12 @@ def test_changing_one_value_fails_the_matching_check(moto_server: str) -> None:
     ec2.authorize_security_group_ingress(
         GroupId=group,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
         ],
     )
     try:
@@ -94,14 +99,25 @@ def test_changing_one_value_fails_the_matching_check(moto_server: str) -> None:
         ec2.revoke_security_group_ingress(
             GroupId=group,
             IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 5432,
+                    "ToPort": 5432,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                }
             ],
         )
 
 
 def test_provisioner_refuses_a_non_local_endpoint() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "fixtures.provision", "--endpoint-url", "https://ec2.us-east-1.amazonaws.com"],
+        [
+            sys.executable,
+            "-m",
+            "fixtures.provision",
+            "--endpoint-url",
+            "https://ec2.us-east-1.amazonaws.com",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -34,7 +34,9 @@ def test_secret_values_are_never_read(aws: None) -> None:
     writer = session.client("secretsmanager", region_name="us-east-1")
     writer.create_secret(Name="accountabilityatlas/db-password", SecretString="s3cr3t-value")
     reader = Clients("us-east-1", session=session).client("secretsmanager")
-    assert [s["Name"] for s in reader.list_secrets()["SecretList"]] == ["accountabilityatlas/db-password"]
+    assert [s["Name"] for s in reader.list_secrets()["SecretList"]] == [
+        "accountabilityatlas/db-password"
+    ]
     with pytest.raises(MutationRefused, match="GetSecretValue reads secret material"):
         reader.get_secret_value(SecretId="accountabilityatlas/db-password")
 

@@ -58,13 +58,18 @@ def test_the_model_expresses_phase_3_with_staging_and_production() -> None:
     )
     assert production.cache and production.cache.nodes.value == 2
     assert production.ecs and production.ecs.services["api-gateway"].tasks
-    assert production.ecs.services["api-gateway"].tasks.section == "Phase 3 — Scale > Key Changes from Phase 2"
+    assert (
+        production.ecs.services["api-gateway"].tasks.section
+        == "Phase 3 — Scale > Key Changes from Phase 2"
+    )
 
 
 def test_unknown_keys_are_rejected(tmp_path: Path) -> None:
     text = (Path(__file__).parent.parent / "specs" / "phase-1.yaml").read_text()
     bad = tmp_path / "phase-1.yaml"
-    bad.write_text(text.replace("      storage_gb: 20\n", "      storage_gb: 20\n      storage_gib: 20\n"))
+    bad.write_text(
+        text.replace("      storage_gb: 20\n", "      storage_gb: 20\n      storage_gib: 20\n")
+    )
     with pytest.raises(UsageError, match=r"database.storage_gib: Extra inputs are not permitted"):
         load_spec(1, bad)
 

@@ -1,1 +1,1 @@
-"""Check modules, one per area. Each module registers its checks with ``conformance.checks.check``."""
+"""Check modules, one per area; each registers its checks with ``conformance.checks.check``."""

@@ -1,0 +1,1 @@
+"""AccountabilityAtlas infrastructure conformance: spec, targets, inventory, checks, evidence."""
