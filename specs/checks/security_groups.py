@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import IPv4Network, ip_network
 
 from conformance import locate
@@ -12,7 +13,7 @@ from conformance.spec import EnvironmentSpec, IngressRule, SecurityGroupSpec, Se
 WORLD = ("0.0.0.0/0", "::/0")
 
 
-def _group(role: str):  # type: ignore[no-untyped-def]
+def _group(role: str) -> Callable[[EnvironmentSpec], SecurityGroupSpec | None]:
     def area(env: EnvironmentSpec) -> SecurityGroupSpec | None:
         groups = env.security_groups
         return groups.groups.get(role) if groups else None
