@@ -65,3 +65,12 @@ def test_bad_inputs_file_names_file_and_line(tmp_path: Path) -> None:
     assert done.returncode == 4
     assert f"{bad}:3: not valid YAML" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_only_the_sections_the_selected_checks_need_are_collected(tmp_path: Path) -> None:
+    done = run_suite("-k", "net.vpc", f"--evidence={tmp_path}")
+    assert done.returncode == 0, done.stdout
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    assert {c["service"] for c in evidence["api_calls"]["calls"]} == {"ec2"}
+    assert set(evidence["inventory"]["sections"]) == {"ec2"}
+    assert all(r["id"].startswith("net.vpc") for r in evidence["results"])
