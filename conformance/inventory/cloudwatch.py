@@ -1,0 +1,88 @@
+"""CloudWatch: the metric alarms, and the tags of the project's alarms."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import BaseModel
+
+from conformance.aws import Clients
+from conformance.inputs import Inputs
+from conformance.inventory import Section, Tagged, tags_of
+
+
+class Alarm(BaseModel):
+    name: str
+    arn: str
+    metric: str | None  # None for a metric-math alarm
+    namespace: str | None
+    dimensions: dict[str, str]
+    statistic: str | None
+    comparison: str
+    threshold: float | None  # None for an anomaly-detection band
+    period: int | None
+    evaluation_periods: int
+    datapoints_to_alarm: int | None
+    actions_enabled: bool
+    alarm_actions: list[str]
+    tags: dict[str, str] | None  # read for the project's alarms only; None for any other alarm
+
+
+class CloudwatchInventory(Section):
+    service = "cloudwatch"
+
+    alarms: list[Alarm]
+
+    def tagged(self, inputs: Inputs) -> list[Tagged]:
+        return [
+            Tagged(resource=f"alarm {a.name}", tags=a.tags)
+            for a in self.alarms
+            if a.tags is not None
+        ]
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        cloudwatch = clients.client("cloudwatch")
+        described = [
+            alarm
+            for page in cloudwatch.get_paginator("describe_alarms").paginate()
+            for alarm in page["MetricAlarms"]
+        ]
+        alarms = []
+        for raw in described:
+            tags = None
+            if _is_project_alarm(raw, inputs):
+                listed = cloudwatch.list_tags_for_resource(ResourceARN=raw["AlarmArn"])
+                tags = tags_of(listed.get("Tags"))
+            alarms.append(_alarm(raw, tags))
+        return cls(alarms=alarms)
+
+
+def _is_project_alarm(raw: dict[str, Any], inputs: Inputs) -> bool:
+    """Named with the project's prefix (the IaC convention) or notifying its alarm topic: only
+    for these is a per-alarm tag read made, so an account with many alarms costs no more."""
+    topic = inputs.name("alarm-topic")
+    notifies_topic = any(
+        action.split(":")[2:3] == ["sns"] and action.rsplit(":", 1)[-1] == topic
+        for action in raw.get("AlarmActions", [])
+    )
+    return notifies_topic or raw["AlarmName"].startswith(f"{inputs.project}-")
+
+
+def _alarm(raw: dict[str, Any], tags: dict[str, str] | None) -> Alarm:
+    return Alarm(
+        name=raw["AlarmName"],
+        arn=raw["AlarmArn"],
+        metric=raw.get("MetricName"),
+        namespace=raw.get("Namespace"),
+        dimensions={d["Name"]: d["Value"] for d in raw.get("Dimensions", [])},
+        statistic=raw.get("Statistic") or raw.get("ExtendedStatistic"),
+        comparison=raw["ComparisonOperator"],
+        threshold=raw.get("Threshold"),
+        period=raw.get("Period"),
+        evaluation_periods=raw["EvaluationPeriods"],
+        datapoints_to_alarm=raw.get("DatapointsToAlarm"),
+        actions_enabled=bool(raw.get("ActionsEnabled", True)),
+        alarm_actions=raw.get("AlarmActions", []),
+        tags=tags,
+    )

@@ -1,0 +1,92 @@
+"""The Phase-1 Docker host: instance type, placement, Elastic IP and security group."""
+
+from __future__ import annotations
+
+from conformance import locate
+from conformance.checks import CheckContext, check
+from conformance.inventory.ec2 import Ec2Inventory, Instance
+from conformance.spec import Ec2HostSpec, EnvironmentSpec
+
+
+def _host(env: EnvironmentSpec) -> Ec2HostSpec | None:
+    return env.ec2_host
+
+
+def _label(instance: Instance) -> str:
+    return f"instance {instance.tags.get('Name', '(unnamed)')} ({instance.id})"
+
+
+@check(
+    "ec2.instance.type",
+    title="The app host has the documented instance type",
+    area=_host,
+    severity="high",
+    remediation="Set the instance_type of the app host (stop, change the type, start).",
+)
+def instance_type(ctx: CheckContext, host: Ec2HostSpec) -> None:
+    instance = locate.instance(ctx)
+    ctx.expect(host.instance_type, instance.type, subject=f"{_label(instance)} type")
+
+
+@check(
+    "ec2.instance.subnet",
+    title="The app host runs in the documented public subnet",
+    area=_host,
+    severity="high",
+    remediation="Launch the app host in the public subnet (a new instance; subnets are fixed).",
+)
+def instance_subnet(ctx: CheckContext, host: Ec2HostSpec) -> None:
+    instance = locate.instance(ctx)
+    subnet = locate.subnet(ctx, host.subnet.value)
+    names = {s.id: s.tags.get("Name", "(unnamed)") for s in ctx.get(Ec2Inventory).subnets}
+    actual = instance.subnet_id
+    ctx.expect(
+        host.subnet,
+        f"{names.get(actual, '(unnamed)')} ({actual})" if actual else "no subnet",
+        subject=f"{_label(instance)} subnet",
+        expected=f"{subnet.tags.get('Name')} ({subnet.id})",
+        ok=instance.subnet_id == subnet.id,
+    )
+
+
+@check(
+    "ec2.instance.elastic_ip",
+    title="An Elastic IP is associated with the app host (the apex A record points at it)",
+    area=_host,
+    severity="high",
+    remediation="Allocate an Elastic IP and associate it with the app host.",
+)
+def instance_elastic_ip(ctx: CheckContext, host: Ec2HostSpec) -> None:
+    instance = locate.instance(ctx)
+    associated = [
+        f"{a.public_ip} ({a.allocation_id})"
+        for a in ctx.get(Ec2Inventory).addresses
+        if a.instance_id == instance.id
+    ]
+    ctx.expect(
+        host.elastic_ip,
+        associated or "none",
+        subject=f"Elastic IPs associated with {_label(instance)}",
+        expected="an Elastic IP" if host.elastic_ip.value else "none",
+        ok=bool(associated) == host.elastic_ip.value,
+    )
+
+
+@check(
+    "ec2.instance.security_groups",
+    title="The app host has exactly the documented security group",
+    area=_host,
+    severity="high",
+    remediation="Attach only sg-ec2-web to the app host's network interface.",
+)
+def instance_security_groups(ctx: CheckContext, host: Ec2HostSpec) -> None:
+    instance = locate.instance(ctx)
+    documented = {locate.security_group(ctx, role).id for role in host.security_groups.value}
+    names = {g.id: g.name for g in ctx.get(Ec2Inventory).security_groups}
+    ctx.expect(
+        host.security_groups,
+        sorted(f"{names.get(g, g)} ({g})" for g in instance.security_group_ids),
+        subject=f"{_label(instance)} security groups",
+        expected=sorted(f"{names[g]} ({g})" for g in documented),
+        ok=set(instance.security_group_ids) == set(documented),
+    )

@@ -1,0 +1,208 @@
+"""The Phase-1 database: RDS PostgreSQL's class, storage, availability, backups and placement.
+
+PITR has no check: the document's "PITR Disabled" contradicts its 7-day backup retention (see
+``conformance.contradictions``), and the retention is what is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from conformance import locate
+from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.inventory.ec2 import Ec2Inventory
+from conformance.inventory.rds import DbInstance, RdsInventory
+from conformance.spec import DatabaseSpec, EnvironmentSpec
+
+
+def _database(env: EnvironmentSpec) -> DatabaseSpec | None:
+    return env.database
+
+
+def _documenting(field: str) -> Callable[[EnvironmentSpec], DatabaseSpec | None]:
+    """The database group, where it documents the optional ``field``."""
+
+    def area(env: EnvironmentSpec) -> DatabaseSpec | None:
+        db = env.database
+        return db if db is not None and getattr(db, field) is not None else None
+
+    return area
+
+
+def _db(ctx: CheckContext) -> DbInstance:
+    """The project's DB instance, by its identifier."""
+    identifier = ctx.inputs.name("db")
+    rds = ctx.get(RdsInventory)
+    found = rds.instance(identifier)
+    if found is None:
+        raise ResourceMissing(
+            f"an RDS DB instance {identifier}",
+            (f"{i.identifier} ({i.engine}, {i.instance_class})" for i in rds.instances),
+        )
+    return found
+
+
+@check(
+    "rds.engine",
+    title="The database engine is PostgreSQL",
+    area=_database,
+    severity="high",
+    remediation="Recreate the database with the documented engine (restore from a dump).",
+)
+def engine(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(db.engine, instance.engine, subject=f"{instance.identifier} engine")
+
+
+@check(
+    "rds.instance_class",
+    title="The DB instance class is the documented one",
+    area=_database,
+    remediation="Modify the DB instance to the documented class.",
+)
+def instance_class(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(db.instance_class, instance.instance_class, subject=f"{instance.identifier} class")
+
+
+@check(
+    "rds.storage.size",
+    title="The allocated storage is the documented size",
+    area=_database,
+    remediation="Set allocated_storage to the documented size (storage can grow, never shrink).",
+)
+def storage_size(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(
+        db.storage_gb,
+        instance.allocated_storage_gb,
+        subject=f"{instance.identifier} allocated storage (GB)",
+    )
+
+
+@check(
+    "rds.storage.type",
+    title="The storage type is the documented one",
+    area=_database,
+    remediation="Modify the DB instance's storage_type to the documented type.",
+)
+def storage_type(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(db.storage_type, instance.storage_type, subject=f"{instance.identifier} storage")
+
+
+@check(
+    "rds.multi_az",
+    title="Multi-AZ as documented (Phase 1: single-AZ)",
+    area=_database,
+    remediation="Set multi_az on the DB instance to the documented value.",
+)
+def multi_az(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(db.multi_az, instance.multi_az, subject=f"{instance.identifier} Multi-AZ")
+
+
+@check(
+    "rds.read_replicas",
+    title="As many read replicas as documented (Phase 1: none)",
+    area=_database,
+    remediation="Delete (or create) read replicas to match the documented count.",
+)
+def read_replicas(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    replicas = ctx.get(RdsInventory).replicas_of(instance)
+    listed = f" ({', '.join(replicas)})" if replicas else ""
+    ctx.expect(
+        db.read_replicas, len(replicas), subject=f"read replicas of {instance.identifier}{listed}"
+    )
+
+
+@check(
+    "rds.backup_retention",
+    title="Automated backups are kept for the documented number of days",
+    area=_database,
+    severity="high",
+    remediation="Set backup_retention_period to the documented number of days.",
+)
+def backup_retention(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(
+        db.backup_retention_days,
+        instance.backup_retention_days,
+        subject=f"{instance.identifier} backup retention (days)",
+    )
+
+
+@check(
+    "rds.performance_insights",
+    title="Performance Insights as documented (Phase 1: disabled)",
+    area=_database,
+    severity="low",
+    remediation="Set performance_insights_enabled on the DB instance to the documented value.",
+)
+def performance_insights(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    ctx.expect(
+        db.performance_insights,
+        instance.performance_insights,
+        subject=f"{instance.identifier} Performance Insights",
+    )
+
+
+@check(
+    "rds.publicly_accessible",
+    title="The database is not publicly accessible",
+    area=_documenting("publicly_accessible"),
+    severity="critical",
+    remediation="Set publicly_accessible to false on the DB instance.",
+)
+def publicly_accessible(ctx: CheckContext, db: DatabaseSpec) -> None:
+    assert db.publicly_accessible is not None
+    instance = _db(ctx)
+    ctx.expect(
+        db.publicly_accessible,
+        instance.publicly_accessible,
+        subject=f"{instance.identifier} PubliclyAccessible",
+    )
+
+
+@check(
+    "rds.subnets",
+    title="The DB subnet group spans exactly the documented data subnets",
+    area=_documenting("subnets"),
+    severity="high",
+    remediation="Put exactly the documented data subnets in the DB subnet group.",
+)
+def subnets(ctx: CheckContext, db: DatabaseSpec) -> None:
+    assert db.subnets is not None
+    instance = _db(ctx)
+    documented = {locate.subnet(ctx, role).id for role in db.subnets.value}
+    names = {s.id: s.tags.get("Name", "(unnamed)") for s in ctx.get(Ec2Inventory).subnets}
+    ctx.expect(
+        db.subnets,
+        sorted(f"{names.get(s, '(unknown)')} ({s})" for s in instance.subnet_ids),
+        subject=f"{instance.identifier} DB subnet group {instance.subnet_group}",
+        expected=sorted(f"{names[s]} ({s})" for s in documented),
+        ok=set(instance.subnet_ids) == documented,
+    )
+
+
+@check(
+    "rds.security_groups",
+    title="The database has exactly the documented security group",
+    area=_documenting("security_groups"),
+    severity="high",
+    remediation="Attach only sg-rds to the DB instance (vpc_security_group_ids).",
+)
+def security_groups(ctx: CheckContext, db: DatabaseSpec) -> None:
+    assert db.security_groups is not None
+    instance = _db(ctx)
+    documented = {locate.security_group(ctx, role).id for role in db.security_groups.value}
+    names = {g.id: g.name for g in ctx.get(Ec2Inventory).security_groups}
+    ctx.expect(
+        db.security_groups,
+        sorted(f"{names.get(g, '(unknown)')} ({g})" for g in instance.security_group_ids),
+        subject=f"{instance.identifier} VPC security groups",
+        expected=sorted(f"{names[g]} ({g})" for g in documented),
+        ok=set(instance.security_group_ids) == documented,
+    )
