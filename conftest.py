@@ -1,3 +1,3 @@
 """Load the conformance plugin for runs from the repository root."""
 
-pytest_plugins = ("conformance.plugin",)
+pytest_plugins = ("conformance.plugin", "conformance.host.plugin")

@@ -1,0 +1,143 @@
+"""The EC2 host layer: nginx, Compose, TLS, containers, Redis and PostgreSQL.
+
+Each resource has a small module (testinfra-style) that reads one thing — a configuration file
+or a running service — into a normalized model. :class:`HostTargets` holds what the user pointed
+the suite at (``--nginx-conf``, ``--redis-url`` …) and reads each resource at most once per run.
+A resource that was not given makes its checks *skipped* with the option to pass; one that
+cannot be reached makes them *error* with the reason, as an AWS section that cannot be collected
+does. Credentials inside URLs and DSNs are never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from conformance.inventory import CollectionFailure, NotCollected
+
+if TYPE_CHECKING:  # the readers import their client libraries only when a check needs them
+    from conformance.host.compose import ComposeProject
+    from conformance.host.docker import Container
+    from conformance.host.nginx import NginxConfig
+    from conformance.host.ratelimit import Probe
+    from conformance.host.redis import RedisConfig
+    from conformance.host.tls import HttpAnswer, TlsReport
+
+T = TypeVar("T")
+G = TypeVar("G")
+
+# Check-id prefixes of the checks that need a running service (not a file) to verify.
+LIVE_PREFIXES = ("tls.", "ratelimit.", "container.", "redis.", "db.")
+
+
+class Unreachable(Exception):
+    """A host resource was given but could not be read; the message says why (no secrets)."""
+
+
+def redact(url: str) -> str:
+    """A URL or DSN with any password replaced, fit to show in a message."""
+    if "://" not in url:
+        return " ".join(
+            "password=***" if part.lower().startswith("password=") else part for part in url.split()
+        )
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+@dataclass
+class HostTargets:
+    """Where the host resources are; each one is read lazily, once, when a check needs it."""
+
+    nginx_conf: Path | None = None
+    compose_file: Path | None = None
+    tls_endpoint: str | None = None
+    http_endpoint: str | None = None
+    rate_limit_probe: bool = False
+    docker_host: str | None = None
+    redis_url: str | None = None
+    db_dsn: str | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def read(self, resource: str, option: str, given: G | None, reader: Callable[[G], T]) -> T:
+        """``reader(given)``, once; NotCollected if ``given`` is None or the read failed."""
+        if given is None:
+            raise NotCollected(
+                CollectionFailure(
+                    service=resource, kind="unsupported", message=f"{option} not given"
+                )
+            )
+        if resource not in self._cache:
+            try:
+                self._cache[resource] = reader(given)
+            except Unreachable as exc:
+                self._cache[resource] = CollectionFailure(
+                    service=resource, kind="unreachable", message=f"{option}: {exc}"
+                )
+        found = self._cache[resource]
+        if isinstance(found, CollectionFailure):
+            raise NotCollected(found)
+        return found  # type: ignore[no-any-return]
+
+    def remember(self, resource: str, value: object) -> None:
+        """Keep a resource read ahead of the checks (the files, parsed at start-up)."""
+        self._cache[resource] = value
+
+    def nginx(self) -> NginxConfig:
+        from conformance.host.nginx import load_nginx
+
+        return self.read("nginx", "--nginx-conf", self.nginx_conf, load_nginx)
+
+    def compose(self) -> ComposeProject:
+        from conformance.host.compose import load_compose
+
+        return self.read("compose", "--compose-file", self.compose_file, load_compose)
+
+    def tls(self, server_name: str) -> TlsReport:
+        from conformance.host.tls import probe
+
+        return self.read(
+            "tls", "--tls-endpoint", self.tls_endpoint, lambda at: probe(at, server_name)
+        )
+
+    def http(self, host_header: str) -> HttpAnswer:
+        """The plain-HTTP answer on --http-endpoint, by default port 80 of the TLS host."""
+        from conformance.host.tls import http_answer, split_endpoint
+
+        endpoint = self.http_endpoint
+        if endpoint is None and self.tls_endpoint is not None:
+            endpoint = f"{split_endpoint(self.tls_endpoint, 443)[0]}:80"
+        return self.read(
+            "http", "--tls-endpoint", endpoint, lambda at: http_answer(at, host_header)
+        )
+
+    def redis(self) -> RedisConfig:
+        from conformance.host.redis import read_redis
+
+        return self.read("redis", "--redis-url", self.redis_url, read_redis)
+
+    def extensions(self) -> dict[str, str]:
+        from conformance.host.postgres import installed_extensions
+
+        return self.read("postgres", "--db-dsn", self.db_dsn, installed_extensions)
+
+    def containers(self) -> dict[str, Container]:
+        from conformance.host.docker import running_containers
+
+        return self.read("docker", "--docker-host", self.docker_host, running_containers)
+
+    def rate_limit(self, host_header: str, path: str, burst: int) -> Probe:
+        from conformance.host.ratelimit import probe
+
+        return self.read(
+            f"rate limit of {path}",
+            "--rate-limit-probe",
+            self.tls_endpoint if self.rate_limit_probe else None,
+            lambda at: probe(at, host_header, path, burst),
+        )

@@ -1,0 +1,203 @@
+"""Host checks from files: nginx.conf through crossplane, the Compose file with Compose's
+semantics, clear usage errors for malformed files, and no secret in any output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.errors import UsageError
+from conformance.host import HostTargets, redact
+from conformance.host.compose import interpolate, load_compose, memory_bytes
+from conformance.host.nginx import load_nginx
+from fixtures.host import COMPOSE_FILE, NGINX_CONF, HostReference, replace
+from tests.conftest import run_suite
+from tests.test_host_live import run_checks
+
+NGINX_IDS = {
+    "nginx.worker_connections",
+    "nginx.rate_zones",
+    "nginx.upstreams",
+    "nginx.http_redirect",
+    "nginx.server_names",
+    "nginx.certificate",
+    "nginx.ssl_protocols",
+    "nginx.prefer_server_ciphers",
+    "nginx.locations",
+    "nginx.proxy_headers",
+}
+
+
+def test_includes_are_resolved_and_headers_inherited(tmp_path: Path) -> None:
+    """The same settings split across included files, headers set once per server, pass."""
+    conf = NGINX_CONF.read_text()
+    headers = (
+        "            proxy_set_header Host $host;\n"
+        "            proxy_set_header X-Real-IP $remote_addr;\n"
+        "            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "            proxy_set_header X-Forwarded-Proto $scheme;\n"
+    )
+    assert conf.count(headers) == 3
+    conf = conf.replace(headers, "")
+    conf = replace(conf, "        ssl_prefer_server_ciphers on;\n", "        include proxy.conf;\n")
+    (tmp_path / "proxy.conf").write_text("ssl_prefer_server_ciphers on;\n" + headers)
+    https = conf.index("    server {\n        listen 443")
+    end = conf.rindex("}")
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "site.conf").write_text(conf[https:end])
+    (tmp_path / "nginx.conf").write_text(conf[:https] + "    include conf.d/*.conf;\n}\n")
+
+    parsed = load_nginx(tmp_path / "nginx.conf")
+    https_server = next(s for s in parsed.servers if s.ssl)
+    assert https_server.where.startswith(str(tmp_path / "conf.d" / "site.conf"))
+    results = run_checks(HostTargets(nginx_conf=tmp_path / "nginx.conf"), NGINX_IDS)
+    assert {i for i, r in results.items() if r.outcome != "passed"} == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("events {\n    worker_connections 1024\n}\n", 2, "not terminated"),
+        ("events {\n}\nhttp {\n    include missing.conf;\n}\n", 4, "No such file"),
+        ("events {\n}\nhttp {\n    listen 80;\n}\n", 4, "not allowed here"),
+    ],
+)
+def test_malformed_nginx_conf_is_one_usage_error_with_file_and_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    path = tmp_path / "nginx.conf"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=message) as raised:
+        load_nginx(path)
+    assert str(raised.value).startswith(f"{path}:{line}: ")
+
+
+def test_malformed_files_stop_the_run_with_one_clear_error(tmp_path: Path) -> None:
+    nginx = tmp_path / "nginx.conf"
+    nginx.write_text("events {\n    worker_connections 1024\n}\n")
+    compose = tmp_path / "compose.yml"
+    compose.write_text("services:\n  web:\n    image: x\n   bad: [\n")
+    for option, path, line in (("--nginx-conf", nginx, 2), ("--compose-file", compose, 4)):
+        done = run_suite("specs/checks/host_nginx.py", f"{option}={path}")
+        assert done.returncode == 4, done.stdout + done.stderr
+        assert f"{path}:{line}: " in done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_compose_semantics() -> None:
+    assert [memory_bytes(m, "x") for m in ("512M", "1g", "536870912", "512mb", "1024k")] == [
+        512 * 1024**2,
+        1024**3,
+        536870912,
+        512 * 1024**2,
+        1024**2,
+    ]
+    with pytest.raises(UsageError, match="not a memory size"):
+        memory_bytes("lots", "services.web.memory")
+    env = {"TAG": "v1", "EMPTY": ""}
+    assert interpolate("a:${TAG}", env, "x") == "a:v1"
+    assert (
+        interpolate("${MISSING:-d}|${EMPTY:-d}|${EMPTY-d}|$$HOME|$TAG", env, "x") == "d|d||$HOME|v1"
+    )
+    with pytest.raises(UsageError, match="required variable MISSING"):
+        interpolate("${MISSING:?set it}", env, "x")
+
+
+def test_compose_map_environment_long_ports_and_legacy_limits(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PROFILE=prod\nDB_PASSWORD=from-dotenv\n")
+    path = tmp_path / "compose.yml"
+    path.write_text(
+        "services:\n"
+        "  api:\n"
+        "    image: x\n"
+        "    cpus: 0.5\n"
+        "    mem_limit: 1g\n"
+        "    environment:\n"
+        "      SPRING_PROFILES_ACTIVE: ${PROFILE}\n"
+        "      DB_PASSWORD: ${DB_PASSWORD}\n"
+        "    ports:\n"
+        "      - {target: 8080, published: 8443}\n"
+        "      - 127.0.0.1:9000:9000/tcp\n"
+    )
+    api = load_compose(path, {}).services["api"]
+    assert (api.cpus, api.memory_bytes, api.published_ports) == (0.5, 1024**3, [8443, 9000])
+    assert api.environment == {"SPRING_PROFILES_ACTIVE": "prod"}
+
+
+def test_reference_files_are_the_document() -> None:
+    reference = HostReference.load()
+    assert "limit_req_zone $binary_remote_addr zone=auth:10m rate=5r/s;" in reference.nginx_conf
+    project = load_compose(COMPOSE_FILE, {})
+    assert len(project.services) == 10
+
+
+def test_redact_hides_passwords() -> None:
+    assert redact("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
+    assert redact("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
+    assert redact("host=h password=s3cret dbname=x") == "host=h password=*** dbname=x"
+
+
+SECRETS = {
+    "JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcw-SECRET1",
+    "DB_PASSWORD": "db-password-SECRET2",
+    "MAPBOX_ACCESS_TOKEN": "pk.mapbox-SECRET3",
+}
+
+
+def test_no_secret_reaches_output_report_or_evidence(tmp_path: Path) -> None:
+    """Secrets in the environment, in .env, inline in the file and in a command, with failing
+    checks that print actual values: none of them appears anywhere the suite writes."""
+    reference = HostReference.load()
+    compose = replace(
+        reference.compose,
+        "      - SPRING_PROFILES_ACTIVE=prod,fts\n",
+        "      - SPRING_PROFILES_ACTIVE=prod\n"
+        "      - ADMIN_PASSWORD_HASH=$$2a$$10$$inline-SECRET4\n",
+    )
+    compose = replace(
+        compose,
+        "--maxmemory-policy allkeys-lru",
+        "--maxmemory-policy volatile-lru --requirepass ${REDIS_PASSWORD}",
+    )
+    (tmp_path / ".env").write_text("YOUTUBE_API_KEY=yt-SECRET5\nREDIS_PASSWORD=redis-SECRET6\n")
+    path = tmp_path / "docker-compose.prod.yml"
+    path.write_text(compose)
+    evidence = tmp_path / "evidence"
+    junit = tmp_path / "junit.xml"
+    done = run_suite(
+        "specs/checks/host_compose.py",
+        "specs/checks/host_live.py",
+        "specs/checks/host_nginx.py",
+        f"--compose-file={path}",
+        "--redis-url=redis://:redis-SECRET7@127.0.0.1:9/0",
+        "--db-dsn=postgresql://atlas:pg-SECRET8@127.0.0.1:9/atlas",
+        f"--evidence={evidence}",
+        f"--junitxml={junit}",
+        "-v",
+        "-rA",
+        env=SECRETS,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "compose.environment FAILED" in output and "compose.redis FAILED" in output
+    assert "--nginx-conf not given" in output
+    written = output + (evidence / "evidence.json").read_text() + junit.read_text()
+    leaked = [s for s in (*SECRETS.values(), *(f"SECRET{i}" for i in range(1, 9))) if s in written]
+    assert leaked == []
+    results = json.loads((evidence / "evidence.json").read_text())["results"]
+    redis_live = next(r for r in results if r["id"] == "redis.policy")
+    assert (
+        redis_live["outcome"] == "error" and "redis://:***@127.0.0.1:9/0" in redis_live["message"]
+    )
+
+
+def test_rate_limit_probe_refuses_a_production_host() -> None:
+    done = run_suite(
+        "specs/checks/host_live.py",
+        "--rate-limit-probe",
+        "--tls-endpoint=accountabilityatlas.com:443",
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "--rate-limit-probe refuses accountabilityatlas.com" in done.stderr
