@@ -1,0 +1,222 @@
+"""Drift between two runs: ``python -m conformance diff OLD NEW`` over two evidence files.
+
+Reports new failures, fixed checks, other outcome changes, comparisons whose actual value
+changed, and inventory resources that appeared or disappeared. Resource ids that AWS generates
+(``vpc-0abc…``) are masked when comparing subjects and values, so that two runs against rebuilt
+environments (e.g. the embedded moto reference) compare by meaning rather than by id; resources
+are matched by their Name tag or name, else by their content.
+
+Exit status: 0 when NEW has no new failure, 1 when it has, 4 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import ExitCode, UsageError
+from conformance.evidence import EVIDENCE_FILE
+from conformance.reports.matrix import show
+
+FAILING = frozenset({"failed", "error"})
+AWS_ID = re.compile(r"\b([a-z]{1,12})-[0-9a-f]{8,17}\b")
+
+
+def mask(value: Any) -> str:
+    """A value as text with generated AWS ids replaced by ``kind-*``."""
+    return AWS_ID.sub(r"\1-*", show(value))
+
+
+@dataclass
+class Change:
+    check: str
+    subject: str
+    old: str
+    new: str
+
+
+@dataclass
+class Drift:
+    new_failures: list[Change] = field(default_factory=list)
+    fixed: list[Change] = field(default_factory=list)
+    outcome_changes: list[Change] = field(default_factory=list)
+    changed_values: list[Change] = field(default_factory=list)
+    appeared: list[str] = field(default_factory=list)
+    disappeared: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        def changes(items: list[Change]) -> list[dict[str, str]]:
+            return [vars(c) for c in items]
+
+        return {
+            "new_failures": changes(self.new_failures),
+            "fixed": changes(self.fixed),
+            "outcome_changes": changes(self.outcome_changes),
+            "changed_values": changes(self.changed_values),
+            "resources_appeared": self.appeared,
+            "resources_disappeared": self.disappeared,
+        }
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
+    drift = Drift()
+    before = {r["id"]: r for r in old.get("results", [])}
+    after = {r["id"]: r for r in new.get("results", [])}
+    for check_id, result in after.items():
+        previous = before.get(check_id)
+        was = previous["outcome"] if previous else "absent"
+        now = result["outcome"]
+        change = Change(check_id, result["title"], was, now)
+        if now in FAILING and was not in FAILING:
+            change.subject = _failure_text(result)
+            drift.new_failures.append(change)
+        elif was in FAILING and now == "passed":
+            drift.fixed.append(change)
+        elif was != now:
+            drift.outcome_changes.append(change)
+        if previous:
+            drift.changed_values += _value_changes(check_id, previous, result)
+    for check_id in sorted(set(before) - set(after)):
+        drift.outcome_changes.append(
+            Change(check_id, before[check_id]["title"], before[check_id]["outcome"], "absent")
+        )
+    old_resources = _resources(old.get("inventory"))
+    new_resources = _resources(new.get("inventory"))
+    drift.appeared = sorted(new_resources[k] for k in set(new_resources) - set(old_resources))
+    drift.disappeared = sorted(old_resources[k] for k in set(old_resources) - set(new_resources))
+    return drift
+
+
+def _failure_text(result: dict[str, Any]) -> str:
+    failing = [c for c in result.get("comparisons", []) if not c["ok"]]
+    if not failing:
+        return str(result.get("message") or result["title"])
+    return "; ".join(
+        f"{c['subject']}: expected {show(c['expected'])}, actual {show(c['actual'])}"
+        for c in failing
+    )
+
+
+def _keyed(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    keyed: dict[str, dict[str, Any]] = {}
+    for c in result.get("comparisons", []):
+        key = mask(c["subject"])
+        n = 2
+        while key in keyed:
+            key, n = f"{mask(c['subject'])} #{n}", n + 1
+        keyed[key] = c
+    return keyed
+
+
+def _value_changes(check_id: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    before, after = _keyed(old), _keyed(new)
+    out = []
+    for key, c in after.items():
+        if key in before and mask(before[key]["actual"]) != mask(c["actual"]):
+            out.append(Change(check_id, key, show(before[key]["actual"]), show(c["actual"])))
+    for key in after.keys() - before.keys():
+        out.append(Change(check_id, key, "absent", show(after[key]["actual"])))
+    for key in before.keys() - after.keys():
+        out.append(Change(check_id, key, show(before[key]["actual"]), "absent"))
+    return out
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    """The resources of one inventory entry: a list of them, one resource, or a dict by name."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    if not isinstance(value, dict):
+        return []
+    if {"id", "name", "arn"} & value.keys():
+        return [value]
+    if value and all(isinstance(v, dict) for v in value.values()):
+        return [{"name": k, **v} for k, v in value.items()]
+    return []
+
+
+def _resources(inventory: dict[str, Any] | None) -> dict[str, str]:
+    """Inventory resources keyed by kind and name (or masked content), shown as kind: name (id)."""
+    out: dict[str, str] = {}
+    for section, content in ((inventory or {}).get("sections") or {}).items():
+        for kind, value in (content or {}).items():
+            for item in _items(value):
+                tags = item.get("tags")
+                name = (tags.get("Name") if isinstance(tags, dict) else None) or item.get("name")
+                ident = item.get("id") or item.get("arn") or ""
+                key = f"{section}.{kind}:{name}" if name else f"{section}.{kind}:{mask(item)}"
+                label = " ".join(str(p) for p in (name, f"({ident})" if ident else None) if p)
+                out[key] = f"{section}.{kind}: {label or mask(item)}"
+    return out
+
+
+def render(drift: Drift, old: dict[str, Any], new: dict[str, Any]) -> str:
+    def run(evidence: dict[str, Any]) -> str:
+        return (
+            f"{evidence.get('target')} · phase {evidence.get('phase')} · "
+            f"{evidence.get('environment')} · {evidence.get('started')}"
+        )
+
+    lines = [f"old: {run(old)}", f"new: {run(new)}"]
+    if (old.get("phase"), old.get("environment")) != (new.get("phase"), new.get("environment")):
+        lines.append("note: the two runs check different phases or environments")
+    groups: list[tuple[str, list[str]]] = [
+        (
+            "new failures",
+            [f"{c.check} ({c.old} → {c.new}): {c.subject}" for c in drift.new_failures],
+        ),
+        ("fixed", [f"{c.check} ({c.old} → {c.new})" for c in drift.fixed]),
+        (
+            "other outcome changes",
+            [f"{c.check} ({c.old} → {c.new})" for c in drift.outcome_changes],
+        ),
+        (
+            "changed actual values",
+            [f"{c.check} · {c.subject}: {c.old} → {c.new}" for c in drift.changed_values],
+        ),
+        ("resources appeared", drift.appeared),
+        ("resources disappeared", drift.disappeared),
+    ]
+    for title, items in groups:
+        lines.append(f"{title}: {len(items)}")
+        lines += [f"  {item}" for item in items]
+    return "\n".join(lines) + "\n"
+
+
+def load(path: Path) -> dict[str, Any]:
+    file = path / EVIDENCE_FILE if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{file}:{exc.lineno}: not an evidence file: {exc.msg}") from None
+    if not isinstance(data, dict) or "results" not in data:
+        raise UsageError(f"{file}: not an evidence file (no 'results')")
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance diff",
+        description="What changed between two conformance runs (two evidence files).",
+    )
+    parser.add_argument("old", type=Path, help="the earlier evidence.json (or its directory)")
+    parser.add_argument("new", type=Path, help="the later evidence.json (or its directory)")
+    parser.add_argument("--json", action="store_true", help="print the drift as JSON")
+    args = parser.parse_args(argv)
+    try:
+        old, new = load(args.old), load(args.new)
+    except UsageError as exc:
+        print(f"conformance diff: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    drift = compare(old, new)
+    if args.json:
+        print(json.dumps(drift.as_json(), indent=2))
+    else:
+        sys.stdout.write(render(drift, old, new))
+    return int(ExitCode.DRIFT if drift.new_failures else ExitCode.CONFORMANT)

@@ -1,0 +1,179 @@
+"""Waivers: accept a known deviation for a while without turning the gate off.
+
+A waiver names a check id or a glob pattern (``sg.*``), and must give a reason, an owner and an
+expiry date; a waiver without any of them is rejected. A failing check that an active waiver
+matches is reported WAIVED and does not fail the gate. A waiver applies through the end of its
+expiry date in the file's ``timezone`` (UTC unless the file states one), and from then on the
+check fails again and the report says the waiver expired. Waivers that match no check, or only
+checks that pass, are reported so that stale ones get removed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from conformance.checks import Result
+from conformance.errors import UsageError
+
+WaiverState = Literal["applied", "expired", "not needed", "unmatched"]
+
+
+class Waiver(BaseModel):
+    """One accepted deviation: which checks, why, who owns it, and until when."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    check: str = Field(min_length=1, description="A check id, or a glob pattern such as 'sg.*'.")
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date = Field(description="The last day the waiver applies (inclusive).")
+
+    def matches(self, check_id: str) -> bool:
+        return fnmatch.fnmatchcase(check_id, self.check)
+
+    def ends(self, zone: ZoneInfo) -> datetime:
+        """The instant the waiver stops applying: midnight after its expiry date, in ``zone``."""
+        return datetime.combine(self.expires + timedelta(days=1), time(0), tzinfo=zone)
+
+
+class WaiverFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = Field(default="UTC", description="IANA zone the expiry dates are in.")
+    waivers: list[Waiver]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like UTC)") from None
+        return value
+
+
+@dataclass
+class WaiverStatus:
+    waiver: Waiver
+    state: WaiverState
+    checks: list[str] = field(default_factory=list)
+
+    def describe(self, zone: str) -> str:
+        w = self.waiver
+        what = {
+            "applied": f"waived {', '.join(self.checks)}",
+            "expired": f"EXPIRED on {w.expires} ({zone}); {', '.join(self.checks)} fail again",
+            "not needed": f"matches only passing checks ({', '.join(self.checks)}): remove it",
+            "unmatched": "matches no check: fix the id or remove it",
+        }[self.state]
+        return f"{w.check} (owner {w.owner}, expires {w.expires} {zone}): {what}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "check": self.waiver.check,
+            "reason": self.waiver.reason,
+            "owner": self.waiver.owner,
+            "expires": self.waiver.expires.isoformat(),
+            "state": self.state,
+            "checks": self.checks,
+        }
+
+
+@dataclass
+class Waivers:
+    """The waivers of one run, the clock they are judged by, and what each one did."""
+
+    file: WaiverFile
+    path: Path
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _applied: dict[int, set[str]] = field(default_factory=dict)
+    _expired: dict[int, set[str]] = field(default_factory=dict)
+    _passing: dict[int, set[str]] = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.file.timezone)
+
+    def active(self, waiver: Waiver) -> bool:
+        return self.now < waiver.ends(self.zone)
+
+    def apply(self, result: Result) -> Result:
+        """The result as the gate sees it: a failure an active waiver matches becomes WAIVED."""
+        matching = [(i, w) for i, w in enumerate(self.file.waivers) if w.matches(result.check.id)]
+        if not matching:
+            return result
+        if result.outcome != "failed":
+            for i, _ in matching:
+                self._passing.setdefault(i, set()).add(result.check.id)
+            return result
+        for i, waiver in matching:
+            if self.active(waiver):
+                self._applied.setdefault(i, set()).add(result.check.id)
+                return replace(
+                    result,
+                    outcome="waived",
+                    message=f"WAIVED until {waiver.expires} ({self.file.timezone}) by "
+                    f"{waiver.owner}: {waiver.reason}",
+                )
+        i, waiver = matching[0]
+        for j, _ in matching:
+            self._expired.setdefault(j, set()).add(result.check.id)
+        return replace(
+            result,
+            message=f"waiver '{waiver.check}' EXPIRED on {waiver.expires} ({self.file.timezone}); "
+            f"owner {waiver.owner}: {waiver.reason}",
+        )
+
+    def statuses(self, check_ids: Iterable[str]) -> list[WaiverStatus]:
+        """What each waiver did in this run; ``check_ids`` are all the checks that exist."""
+        known = list(check_ids)
+        out = []
+        for i, waiver in enumerate(self.file.waivers):
+            if i in self._applied:
+                out.append(WaiverStatus(waiver, "applied", sorted(self._applied[i])))
+            elif i in self._expired:
+                out.append(WaiverStatus(waiver, "expired", sorted(self._expired[i])))
+            elif i in self._passing:
+                out.append(WaiverStatus(waiver, "not needed", sorted(self._passing[i])))
+            elif not any(waiver.matches(c) for c in known):
+                out.append(WaiverStatus(waiver, "unmatched"))
+        return out
+
+
+def load_waivers(path: Path, now: datetime | None = None) -> Waivers:
+    """Read and validate a waiver file; any problem is one clear :class:`UsageError`."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--waivers {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    try:
+        parsed = WaiverFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_location(raw, err['loc'])}{err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise UsageError(f"{path}: invalid waiver file: {problems}") from None
+    return Waivers(parsed, path, now or datetime.now(UTC))
+
+
+def _location(raw: Any, loc: tuple[int | str, ...]) -> str:
+    """'waiver 2 (sg.*): reason: ' for a problem in the second waiver."""
+    if len(loc) >= 2 and loc[0] == "waivers" and isinstance(loc[1], int):
+        entry = raw["waivers"][loc[1]] if isinstance(raw, dict) else None
+        name = entry.get("check") if isinstance(entry, dict) else None
+        rest = ".".join(str(p) for p in loc[2:])
+        return f"waiver {loc[1] + 1}{f' ({name})' if name else ''}: {rest + ': ' if rest else ''}"
+    return ".".join(str(p) for p in loc) + ": " if loc else ""
