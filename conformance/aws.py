@@ -16,9 +16,8 @@ import boto3
 from botocore.config import Config
 
 from conformance import guard
+from conformance.actions import iam_action
 
-# Services whose IAM action prefix differs from boto3's client name.
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch", "logs": "logs"}
 GLOBAL_SERVICES = frozenset({"iam", "route53", "cloudfront"})
 
 CLIENT_CONFIG = Config(
@@ -37,7 +36,7 @@ class ApiCall:
 
     @property
     def action(self) -> str:
-        return f"{IAM_PREFIX.get(self.service, self.service)}:{self.operation}"
+        return iam_action(self.service, self.operation)
 
 
 @dataclass
@@ -77,8 +76,13 @@ class Clients:
         session: boto3.Session | None = None,
         log: CallLog | None = None,
         read_only: bool = True,
+        config: Config = CLIENT_CONFIG,
+        emulator: str | None = None,
     ) -> None:
         self.region = region
+        self.emulator = emulator  # e.g. "LocalStack 4.9.2 (community edition)", named in skips
+        self.config = config
+        self.account: str | None = None  # set when the target verified whose account it is
         self.endpoint_url = endpoint_url
         self.session = session or boto3.Session()
         self.log = log if log is not None else CallLog()
@@ -96,7 +100,7 @@ class Clients:
 
     def _build(self, service: str, region: str) -> Any:
         client = self.session.client(
-            service, region_name=region, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
         )
         recorded_region = "global" if service in GLOBAL_SERVICES else region
 

@@ -16,12 +16,13 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from conformance.host import HostTargets
 from conformance.inputs import Inputs
 from conformance.inventory import Inventory, NotCollected, S
 from conformance.spec import Documented, EnvironmentSpec, PhaseSpec
 
 Severity = Literal["critical", "high", "medium", "low"]
-Outcome = Literal["passed", "failed", "skipped", "error"]
+Outcome = Literal["passed", "failed", "skipped", "error", "waived"]
 G = TypeVar("G", bound=BaseModel)
 
 
@@ -34,6 +35,7 @@ class Run:
     inputs: Inputs
     inventory: Inventory
     target: str
+    host: HostTargets = field(default_factory=HostTargets)  # the EC2 host's files and services
 
     @property
     def env(self) -> EnvironmentSpec:
@@ -66,6 +68,7 @@ class CheckContext:
     def __init__(self, run: Run) -> None:
         self.run = run
         self.comparisons: list[Comparison] = []
+        self.unavailable: list[NotCollected] = []  # sections asked for that the target lacked
 
     @property
     def inputs(self) -> Inputs:
@@ -81,7 +84,11 @@ class CheckContext:
 
     def get(self, section: type[S]) -> S:
         """The collected section; raises NotCollected when the target could not provide it."""
-        return self.run.inventory.get(section)
+        try:
+            return self.run.inventory.get(section)
+        except NotCollected as exc:
+            self.unavailable.append(exc)
+            raise
 
     def expect(
         self,
@@ -133,9 +140,14 @@ class Check(Generic[G]):
         except NotCollected as exc:
             outcome: Outcome = "skipped" if exc.failure.kind == "unsupported" else "error"
             return self._result(outcome, message=exc.failure.message, section=section)
+        failed = any(not c.ok for c in ctx.comparisons)
+        if ctx.unavailable and not failed:
+            # A check that went on without a section it asked for must not pass on the rest.
+            lacking = ctx.unavailable[0].failure
+            outcome = "skipped" if lacking.kind == "unsupported" else "error"
+            return self._result(outcome, message=lacking.message, section=section)
         if not ctx.comparisons:
             return self._result("error", message="the check made no comparison", section=section)
-        failed = any(not c.ok for c in ctx.comparisons)
         return self._result("failed" if failed else "passed", ctx.comparisons, section=section)
 
     def _result(

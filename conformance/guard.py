@@ -29,9 +29,18 @@ REFUSED_READS = frozenset(
         ("sts", "GetFederationToken"),
         ("rds", "GetRdsAuthToken"),
         ("kms", "GetParametersForImport"),
+        # Data, not configuration: table items, stream records, log lines, console output.
+        ("dynamodb", "GetItem"),
+        ("kinesis", "GetRecords"),
+        ("logs", "GetLogEvents"),
+        ("logs", "GetLogRecord"),
+        ("ec2", "GetConsoleOutput"),
+        ("ec2", "GetConsoleScreenshot"),
     }
 )
-DECRYPTING_SSM_READS = frozenset({"GetParameter", "GetParameters", "GetParametersByPath"})
+DECRYPTING_SSM_READS = frozenset(
+    {"GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory"}
+)
 
 
 class MutationRefused(ConformanceError):

@@ -21,12 +21,15 @@ from conformance import contradictions, evidence
 from conformance.aws import CallLog
 from conformance.checks import CHECK_PACKAGE, REGISTRY, Check, Result, Run
 from conformance.errors import ConformanceError, UsageError
+from conformance.host import HostTargets
 from conformance.inputs import Inputs, load_inputs
 from conformance.inventory import Inventory
 from conformance.spec import PhaseSpec, load_spec
 from conformance.targets import TargetOptions, check_endpoint, open_target
 
 CHECKS_DIR = Path(importlib.import_module(CHECK_PACKAGE).__path__[0]).resolve()
+# Waivers, the document check, the matrix and the failures-by-area table.
+pytest_plugins = ("conformance.reports.plugin",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--region", help="AWS region (default: the spec's primary region)")
     group.addoption("--endpoint-url", help="any AWS-compatible endpoint, for any target")
     group.addoption("--profile", help="AWS profile for --target aws (default credential chain)")
+    group.addoption(
+        "--expect-account",
+        metavar="ID",
+        help="--target aws: refuse to run unless the credentials are for this account",
+    )
     group.addoption("--inputs", type=Path, help="YAML file of deployment inputs")
     group.addoption(
         "--input",
@@ -82,18 +90,21 @@ class Session:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     _stack: ExitStack = field(default_factory=ExitStack)
     _run: Run | None = None
+    host: HostTargets = field(default_factory=HostTargets)  # set by conformance.host.plugin
 
     def run(self) -> Run:
         if self._run is None:
             clients = self._stack.enter_context(
                 open_target(self.options, self.spec, self.inputs, self.log)
             )
+            account = f" account {clients.account}" if clients.account else ""
             self._run = Run(
                 self.spec,
                 self.options.environment,
                 self.inputs,
                 Inventory(clients, self.inputs),
-                self.options.describe(),
+                self.options.describe() + account,
+                self.host,
             )
         return self._run
 
@@ -106,6 +117,12 @@ class Session:
 
 
 SESSION = pytest.StashKey[Session]()
+
+
+def _account_id(value: str | None) -> str | None:
+    if value is not None and not (value.isdigit() and len(value) == 12):
+        raise UsageError(f"--expect-account {value!r}: expected a 12-digit AWS account id")
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,6 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
             endpoint_url=endpoint,
             drift=config.getoption("drift"),
             profile=config.getoption("profile"),
+            expect_account=_account_id(config.getoption("expect_account")),
         )
         if options.drift:
             if options.kind != "moto":
@@ -181,6 +199,8 @@ class CheckItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):
             return excinfo.value.result.describe()
+        if isinstance(excinfo.value, ConformanceError):  # e.g. the guard refused a mutation
+            return f"{self.check.id}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -238,6 +258,23 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state.close()
 
 
+def _unverifiable_reasons(state: Session, skipped: list[Result]) -> list[tuple[str, str]]:
+    """Skips grouped by cause: the services the target did not serve (one line naming the
+    emulator and its edition), then any other reason with its count."""
+    inventory = state.run().inventory if state.opened else None
+    failures = inventory.failures.values() if inventory is not None else []
+    unserved = {f.message: f.service for f in failures if f.kind == "unsupported"}
+    by_service = Counter(unserved[r.message] for r in skipped if r.message in unserved)
+    others = Counter(r.message for r in skipped if r.message not in unserved)
+    lines = []
+    if by_service and inventory is not None:
+        emulator = inventory.clients.emulator or "this target"
+        served = ", ".join(f"{s} {n}" for s, n in sorted(by_service.items()))
+        lines.append((f"not served by {emulator}", served))
+    lines += [(message, str(n)) for message, n in sorted(others.items())]
+    return lines
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(SESSION, None)
     if state is None or not state.results:
@@ -247,17 +284,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     tr.section("conformance")
     counts = Counter(r.outcome for r in state.results)
     tr.write_line(
-        f"target {state.options.describe()} · phase {state.spec.phase} ({state.spec.name}) "
+        f"target {state.run().target} · phase {state.spec.phase} ({state.spec.name}) "
         f"· {state.options.environment}"
     )
     tr.write_line(
-        "checks: " + ", ".join(f"{counts[o]} {o}" for o in ("passed", "failed", "error", "skipped"))
+        "checks: "
+        + ", ".join(f"{counts[o]} {o}" for o in ("passed", "failed", "error", "waived", "skipped"))
     )
     unverifiable = [
         r for r in state.results if r.outcome == "skipped" and "not applicable" not in r.message
     ]
     if unverifiable:
         tr.write_line(f"not verifiable on this target: {len(unverifiable)} checks")
+        for reason, n in _unverifiable_reasons(state, unverifiable):
+            tr.write_line(f"    {reason}: {n}")
     repeated = state.log.repeated()
     tr.write_line(
         f"AWS API calls: {len(state.log.calls)}"
@@ -267,13 +307,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             else ""
         )
     )
-    failing = Counter(
-        r.check.id.split(".")[0] for r in state.results if r.outcome in ("failed", "error")
-    )
-    if failing:
-        tr.write_line(
-            "failures by area: " + ", ".join(f"{a} {n}" for a, n in sorted(failing.items()))
-        )
     found = contradictions.find(env)
     if found:
         tr.section("document contradictions", sep="-")

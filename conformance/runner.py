@@ -7,6 +7,7 @@ from typing import Any
 
 from conformance.aws import CallLog
 from conformance.checks import Check, Result, Run, load_checks
+from conformance.host import HostTargets
 from conformance.inputs import Inputs
 from conformance.inventory import Inventory
 from conformance.spec import load_spec
@@ -28,6 +29,7 @@ def execute(
     inputs: Inputs | None = None,
     phase: int = 1,
     checks: list[Check[Any]] | None = None,
+    host: HostTargets | None = None,
 ) -> Outcome:
     spec = load_spec(phase)
     inputs = inputs or Inputs()
@@ -35,6 +37,8 @@ def execute(
     selected = checks if checks is not None else list(load_checks().values())
     with open_target(options, spec, inputs, log) as clients:
         inventory = Inventory(clients, inputs)
-        run = Run(spec, options.environment, inputs, inventory, options.describe())
+        run = Run(
+            spec, options.environment, inputs, inventory, options.describe(), host or HostTargets()
+        )
         results = [c.run(run) for c in selected]
         return Outcome(results, log, inventory.snapshot())

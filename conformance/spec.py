@@ -259,6 +259,60 @@ class ContainersSpec(Group):
     total_memory_mb: Documented[int]
 
 
+# --- Host layer (Phase 1 EC2 host): nginx, TLS, Compose details, Redis ---------------------
+
+
+class RateZoneSpec(Group):
+    key: Documented[str]
+    size: Documented[str]
+    rate: Documented[str]
+
+
+class LocationSpec(Group):
+    upstream: Documented[str]
+    zone: Documented[str]
+    burst: Documented[int]
+    nodelay: Documented[bool]
+
+
+class NginxSpec(Group):
+    worker_connections: Documented[int]
+    rate_zones: dict[str, RateZoneSpec]
+    upstreams: Documented[dict[str, list[str]]]
+    redirect: Documented[str] = Field(description="The port-80 server's return, e.g. '301 https'.")
+    certificate_dir: Documented[str]
+    ssl_protocols: Documented[list[str]]
+    prefer_server_ciphers: Documented[bool]
+    locations: dict[str, LocationSpec]
+    proxy_headers: Documented[dict[str, str]]
+
+
+class TlsSpec(Group):
+    accepted: Documented[list[str]]
+    rejected: Documented[list[str]]
+    names: Documented[list[str]] = Field(description="'@' is the apex domain of the inputs.")
+    min_days_left: Documented[int]
+    http_redirect: Documented[int]
+
+
+class ComposeSpec(Group):
+    restart: Documented[str]
+    images: Documented[dict[str, str]] = Field(
+        description="Image by service; 'ecr' means ${ECR_REGISTRY}/acct-atlas-<service>:<tag>."
+    )
+    published_ports: Documented[dict[str, list[int]]]
+    environment: Documented[dict[str, dict[str, str]]]
+    redis_command: Documented[list[str]]
+    redis_volume: Documented[str]
+    logging: Documented[dict[str, str]]
+
+
+class RedisSpec(Group):
+    maxmemory_mb: Documented[int]
+    maxmemory_policy: Documented[str]
+    rdb_snapshots: Documented[bool]
+
+
 # --- Phases 2-4: ECS, managed cache and search, edge, DR ----------------------------------
 
 
@@ -346,6 +400,10 @@ class EnvironmentSpec(BaseModel):
     search: SearchSpec | None = None
     edge: EdgeSpec | None = None
     backups: list[BackupSpec] | None = None
+    nginx: NginxSpec | None = None
+    tls: TlsSpec | None = None
+    compose: ComposeSpec | None = None
+    redis: RedisSpec | None = None
 
 
 class PhaseSpec(BaseModel):

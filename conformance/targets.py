@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +15,19 @@ from typing import Literal
 from urllib.parse import urlparse
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+)
 
+from conformance import localstack
 from conformance.aws import CallLog, Clients
 from conformance.errors import TargetError, UsageError
 from conformance.inputs import Inputs
@@ -34,19 +45,12 @@ class TargetOptions:
     endpoint_url: str | None = None
     drift: str | None = None
     profile: str | None = None
+    expect_account: str | None = None
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         drift = f" with drift {self.drift}" if self.drift else ""
         return f"{self.kind}{where} ({self.region}){drift}"
-
-
-def localstack_endpoint() -> str:
-    """LocalStack's endpoint from AWS_ENDPOINT_URL or LOCALSTACK_HOST, else localhost:4566."""
-    if os.environ.get("AWS_ENDPOINT_URL"):
-        return os.environ["AWS_ENDPOINT_URL"]
-    host = os.environ.get("LOCALSTACK_HOST", "localhost:4566")
-    return host if "://" in host else f"http://{host}"
 
 
 @contextmanager
@@ -61,16 +65,68 @@ def open_target(
             yield clients
         return
     if options.kind == "localstack":
-        endpoint = options.endpoint_url or localstack_endpoint()
+        # Health first: a LocalStack that is not running is one clear error, not a traceback.
+        found = localstack.probe(options.endpoint_url or localstack.endpoint_from_environment())
         session = boto3.Session(**FAKE_CREDENTIALS)
-        yield Clients(options.region, endpoint, session=session, log=log)
+        yield Clients(
+            options.region, found.endpoint, session=session, log=log, emulator=found.describe()
+        )
         return
-    yield Clients(
-        options.region,
-        options.endpoint_url,
-        session=boto3.Session(profile_name=options.profile),
-        log=log,
+    yield _live(options, inputs, log)
+
+
+# The preflight fails fast: an endpoint that does not answer is reported within ~12 s.
+PREFLIGHT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=5
+)
+UNREACHABLE = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+)
+
+
+def _live(options: TargetOptions, inputs: Inputs, log: CallLog) -> Clients:
+    """The live account: credentials and account are checked once, before any check runs."""
+    try:
+        session = boto3.Session(profile_name=options.profile)
+    except ProfileNotFound as exc:
+        raise UsageError(f"{exc} (named by --profile or AWS_PROFILE)") from None
+    preflight = Clients(
+        options.region, options.endpoint_url, session=session, log=log, config=PREFLIGHT_CONFIG
     )
+    account = _caller_account(preflight, options.endpoint_url or f"AWS STS in {options.region}")
+    expected = options.expect_account or inputs.account_id
+    if expected and account != expected:
+        raise TargetError(
+            f"refusing to run: the credentials are for account {account}, not the expected "
+            f"{expected} (--expect-account or the account_id input)"
+        )
+    clients = Clients(options.region, options.endpoint_url, session=session, log=log)
+    clients.account = account
+    return clients
+
+
+def _caller_account(clients: Clients, where: str) -> str:
+    """The account the credentials belong to (sts:GetCallerIdentity needs no permission)."""
+    try:
+        return str(clients.client("sts").get_caller_identity()["Account"])
+    except NoCredentialsError:
+        raise TargetError(
+            "no AWS credentials found (looked at --profile, AWS_* environment variables, the "
+            "shared config and credentials files, web identity, container and instance roles)"
+        ) from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise TargetError(
+            f"the AWS credentials were rejected ({error.get('Code')}: {error.get('Message')}); "
+            "refresh them or choose another --profile"
+        ) from None
+    except UNREACHABLE as exc:
+        raise TargetError(f"cannot reach {where}: {exc}") from None
+    except BotoCoreError as exc:
+        raise TargetError(f"could not obtain AWS credentials: {exc}") from None
 
 
 @contextmanager

@@ -21,9 +21,11 @@ from botocore.exceptions import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from conformance.aws import IAM_PREFIX, Clients
+from conformance.actions import iam_action
+from conformance.aws import Clients
 from conformance.errors import TargetError
 from conformance.inputs import Inputs
+from conformance.localstack import cannot_serve
 
 FailureKind = Literal["unsupported", "denied", "unreachable", "error"]
 DENIED_CODES = frozenset(
@@ -118,7 +120,7 @@ class Inventory:
                 "and web identity)"
             ) from None
         except ClientError as exc:
-            self.failures[cls.service] = classify(cls.service, exc)
+            self.failures[cls.service] = classify(cls.service, exc, self.clients.emulator)
         except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
             self.failures[cls.service] = CollectionFailure(
                 service=cls.service, kind="unreachable", message=f"{cls.service}: {exc}"
@@ -136,14 +138,14 @@ class Inventory:
         }
 
 
-def classify(service: str, exc: ClientError) -> CollectionFailure:
-    """Turn an API error into a reason a reader can act on."""
+def classify(service: str, exc: ClientError, emulator: str | None = None) -> CollectionFailure:
+    """Turn an API error into a reason a reader can act on (naming the emulator, if any)."""
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
     message = str(error.get("Message", exc))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     operation = exc.operation_name
-    action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+    action = iam_action(service, operation)
     if code in DENIED_CODES or code.endswith("AccessDenied"):
         return CollectionFailure(
             service=service,
@@ -151,11 +153,12 @@ def classify(service: str, exc: ClientError) -> CollectionFailure:
             permission=action,
             message=f"access denied to {action} (grant it to the conformance role): {message}",
         )
-    if status == 501 or "not included in your current license plan" in message:
+    if status == 501 or cannot_serve(exc):
         return CollectionFailure(
             service=service,
             kind="unsupported",
-            message=f"{service} is not emulated by this target ({action} answered: {message})",
+            message=f"{emulator or 'this target'} does not serve {service}: "
+            f"{action} answered {status} {code}: {message}",
         )
     return CollectionFailure(
         service=service, kind="error", message=f"{action} failed: {code}: {message}"
