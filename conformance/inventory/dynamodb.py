@@ -1,0 +1,58 @@
+"""DynamoDB: the OpenTofu state lock table's key schema and tags."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel
+
+from conformance.aws import Clients
+from conformance.inputs import Inputs
+from conformance.inventory import Section, Tagged, tags_of
+
+
+class Table(BaseModel):
+    name: str
+    arn: str
+    hash_key: str | None
+    hash_key_type: str | None  # S, N or B
+    tags: dict[str, str]
+
+
+class DynamoDbInventory(Section):
+    service = "dynamodb"
+
+    names: list[str]  # every table in the region
+    lock_table: Table | None
+
+    def tagged(self, inputs: Inputs) -> list[Tagged]:
+        table = self.lock_table
+        return [Tagged(resource=f"dynamodb table {table.name}", tags=table.tags)] if table else []
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        dynamodb = clients.client("dynamodb")
+        names = [
+            n
+            for page in dynamodb.get_paginator("list_tables").paginate()
+            for n in page["TableNames"]
+        ]
+        name = inputs.name("lock-table")
+        if name not in names:
+            return cls(names=names, lock_table=None)
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        hash_key = next(
+            (k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"), None
+        )
+        types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+        tags = dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags")
+        return cls(
+            names=names,
+            lock_table=Table(
+                name=name,
+                arn=table["TableArn"],
+                hash_key=hash_key,
+                hash_key_type=types.get(hash_key) if hash_key else None,
+                tags=tags_of(tags),
+            ),
+        )

@@ -1,0 +1,57 @@
+"""SQS: the project's queues and their dead-letter queues, with redrive policy and tags."""
+
+from __future__ import annotations
+
+import json
+from typing import Self
+
+from pydantic import BaseModel
+
+from conformance.aws import Clients
+from conformance.inputs import Inputs
+from conformance.inventory import Section, Tagged
+
+
+class Queue(BaseModel):
+    name: str
+    arn: str
+    dead_letter_target: str | None  # the RedrivePolicy's deadLetterTargetArn
+    tags: dict[str, str]
+
+
+class SqsInventory(Section):
+    service = "sqs"
+
+    names: list[str]  # every queue in the region, to say what is there when one is missing
+    queues: dict[str, Queue]  # the project's documented queues and DLQs that exist, by name
+
+    def tagged(self, inputs: Inputs) -> list[Tagged]:
+        return [Tagged(resource=f"sqs queue {q.name}", tags=q.tags) for q in self.queues.values()]
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        sqs = clients.client("sqs")
+        urls = [
+            url
+            for page in sqs.get_paginator("list_queues").paginate()
+            for url in page.get("QueueUrls", [])
+        ]
+        by_name = {url.rsplit("/", 1)[-1]: url for url in urls}
+        documented = [
+            inputs.name(f"{kind}.{q}") for q in inputs.queues for kind in ("queue", "dlq")
+        ]
+        queues = {}
+        for name in documented:
+            if name not in by_name:
+                continue
+            attributes = sqs.get_queue_attributes(QueueUrl=by_name[name], AttributeNames=["All"])[
+                "Attributes"
+            ]
+            redrive = json.loads(attributes.get("RedrivePolicy") or "{}")
+            queues[name] = Queue(
+                name=name,
+                arn=attributes["QueueArn"],
+                dead_letter_target=redrive.get("deadLetterTargetArn"),
+                tags=sqs.list_queue_tags(QueueUrl=by_name[name]).get("Tags", {}),
+            )
+        return cls(names=sorted(by_name), queues=queues)

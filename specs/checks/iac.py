@@ -1,0 +1,199 @@
+"""OpenTofu's state backend (S3 bucket + DynamoDB lock table) and CI's OIDC access to AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.inventory.dynamodb import DynamoDbInventory
+from conformance.inventory.iam import (
+    IamInventory,
+    Role,
+    as_list,
+    federated_by,
+    federates,
+    statements,
+)
+from conformance.inventory.s3 import Bucket, S3Inventory
+from conformance.spec import IacSpec
+
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+WEB_IDENTITY_ACTIONS = frozenset({WEB_IDENTITY, "sts:*", "*"})
+PUBLIC_ACCESS_SETTINGS = (
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+)
+
+
+def _state_bucket(ctx: CheckContext) -> Bucket:
+    name = ctx.inputs.name("bucket.tfstate")
+    s3 = ctx.get(S3Inventory)
+    if name not in s3.buckets:
+        raise ResourceMissing(f"the OpenTofu state bucket {name}", s3.names)
+    return s3.buckets[name]
+
+
+@check(
+    "iac.state_bucket.versioned",
+    title="The OpenTofu state bucket has versioning enabled",
+    area=lambda env: env.iac,
+    severity="high",
+    remediation="Enable versioning on the state bucket so an earlier state can be recovered.",
+)
+def state_bucket_versioned(ctx: CheckContext, iac: IacSpec) -> None:
+    bucket = _state_bucket(ctx)
+    documented = iac.state_bucket_versioned
+    ctx.expect(
+        documented,
+        bucket.versioning or "never enabled",
+        subject=f"S3 bucket {bucket.name} versioning",
+        expected="Enabled" if documented.value else "not Enabled",
+        ok=(bucket.versioning == "Enabled") == documented.value,
+    )
+
+
+@check(
+    "iac.state_bucket.encrypted",
+    title="The OpenTofu state bucket has default server-side encryption",
+    area=lambda env: env.iac,
+    severity="high",
+    remediation="Configure default encryption (SSE-S3 or SSE-KMS) on the state bucket.",
+)
+def state_bucket_encrypted(ctx: CheckContext, iac: IacSpec) -> None:
+    bucket = _state_bucket(ctx)
+    documented = iac.state_bucket_encrypted
+    ctx.expect(
+        documented,
+        bucket.encryption or "no default encryption",
+        subject=f"S3 bucket {bucket.name} default encryption",
+        expected="an SSE algorithm" if documented.value else "no default encryption",
+        ok=bool(bucket.encryption) == documented.value,
+    )
+
+
+@check(
+    "iac.state_bucket.public_access_blocked",
+    title="The OpenTofu state bucket blocks all public access",
+    area=lambda env: env.iac,
+    severity="critical",
+    remediation="Set all four public access block settings to true on the state bucket.",
+)
+def state_bucket_public_access_blocked(ctx: CheckContext, iac: IacSpec) -> None:
+    bucket = _state_bucket(ctx)
+    documented = iac.state_bucket_public_access_blocked
+    block = bucket.public_access_block or {}
+    actual = {s: bool(block.get(s)) for s in PUBLIC_ACCESS_SETTINGS}
+    ctx.expect(
+        documented,
+        actual if bucket.public_access_block is not None else "no public access block",
+        subject=f"S3 bucket {bucket.name} public access block",
+        expected={s: documented.value for s in PUBLIC_ACCESS_SETTINGS},
+        ok=all(actual.values()) == documented.value,
+    )
+
+
+@check(
+    "iac.lock_table",
+    title="The OpenTofu lock table exists with the string partition key LockID",
+    area=lambda env: env.iac,
+    severity="high",
+    remediation="Create the lock table with hash key LockID of type S (string).",
+)
+def lock_table(ctx: CheckContext, iac: IacSpec) -> None:
+    dynamodb = ctx.get(DynamoDbInventory)
+    table = dynamodb.lock_table
+    if table is None:
+        raise ResourceMissing(
+            f"the DynamoDB lock table {ctx.inputs.name('lock-table')}", dynamodb.names
+        )
+    documented = iac.lock_table_key
+    ctx.expect(
+        documented,
+        f"{table.hash_key} ({table.hash_key_type})",
+        subject=f"DynamoDB table {table.name} partition key",
+        expected=f"{documented.value} (S)",
+        ok=(table.hash_key, table.hash_key_type) == (documented.value, "S"),
+    )
+
+
+@check(
+    "ci.oidc_provider",
+    title="An IAM OIDC provider trusts GitHub Actions tokens for the STS audience",
+    area=lambda env: env.iac,
+    severity="high",
+    remediation="Create the IAM OIDC provider for token.actions.githubusercontent.com "
+    "with client id sts.amazonaws.com.",
+)
+def oidc_provider(ctx: CheckContext, iac: IacSpec) -> None:
+    iam = ctx.get(IamInventory)
+    provider = iam.github
+    if provider is None or provider.url != iac.ci_oidc_provider.value:
+        raise ResourceMissing(
+            f"an IAM OIDC provider for {iac.ci_oidc_provider.value}", iam.provider_arns
+        )
+    ctx.expect(
+        iac.ci_oidc_audience,
+        provider.client_ids,
+        subject=f"OIDC provider {provider.arn} client ids (audiences)",
+        expected=f"includes {iac.ci_oidc_audience.value}",
+        ok=iac.ci_oidc_audience.value in provider.client_ids,
+    )
+
+
+@check(
+    "ci.deploy_role",
+    title="The deploy role trusts only the org's GitHub workflows, via OIDC",
+    area=lambda env: env.iac,
+    severity="critical",
+    remediation="Scope the deploy role's trust: sts:AssumeRoleWithWebIdentity from the GitHub "
+    "provider with aud = sts.amazonaws.com and sub like repo:<org>/<repo>:...",
+)
+def deploy_role(ctx: CheckContext, iac: IacSpec) -> None:
+    issuer = iac.ci_oidc_provider.value
+    roles = ctx.get(IamInventory).roles
+    trusting = [r for r in roles if federated_by(r.trust, issuer)]
+    if not trusting:
+        raise ResourceMissing(
+            f"an IAM role trusting the {issuer} OIDC provider", (r.name for r in roles)
+        )
+    org = ctx.inputs.github_org
+    for role in trusting:
+        problems = _trust_problems(role, issuer, iac.ci_oidc_audience.value, org)
+        ctx.expect(
+            iac.ci_oidc_provider,
+            problems or "scoped",
+            subject=f"IAM role {role.name} trust policy",
+            expected=f"{WEB_IDENTITY} with {issuer}:aud = {iac.ci_oidc_audience.value} "
+            f"and {issuer}:sub like repo:{org}/...",
+            ok=not problems,
+        )
+
+
+def _trust_problems(role: Role, issuer: str, audience: str, org: str) -> list[str]:
+    """Why the role's trust lets in more than the org's workflows (or lets none in)."""
+    allowing = [
+        s for s in statements(role.trust) if s.get("Effect") == "Allow" and federates(s, issuer)
+    ]
+    problems = []
+    if not any(WEB_IDENTITY_ACTIONS & set(as_list(s.get("Action", []))) for s in allowing):
+        problems.append(f"no statement allows {WEB_IDENTITY}")
+    for statement in allowing:
+        conditions = _conditions(statement.get("Condition", {}))
+        audiences = conditions.get(f"{issuer}:aud", [])
+        if not audiences or any(a != audience for a in audiences):
+            problems.append(f"aud condition {audiences or 'missing'}")
+        subjects = conditions.get(f"{issuer}:sub", [])
+        if not subjects or any(not s.startswith(f"repo:{org}/") for s in subjects):
+            problems.append(f"sub condition {subjects or 'missing'}")
+    return problems
+
+
+def _conditions(block: dict[str, Any]) -> dict[str, list[str]]:
+    """Condition keys to their allowed values under StringEquals or StringLike."""
+    found: dict[str, list[str]] = {}
+    for operator in ("StringEquals", "StringLike"):
+        for key, value in block.get(operator, {}).items():
+            found.setdefault(key, []).extend(as_list(value))
+    return found

@@ -1,0 +1,205 @@
+"""The Phase-1 service inventory: SQS, S3, Route 53, ECR, Secrets Manager and CloudWatch Logs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from conformance import locate
+from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.inventory.ec2 import Ec2Inventory
+from conformance.inventory.ecr import EcrInventory
+from conformance.inventory.logs import LogsInventory
+from conformance.inventory.route53 import Record, Route53Inventory
+from conformance.inventory.s3 import S3Inventory
+from conformance.inventory.secretsmanager import SecretsManagerInventory
+from conformance.inventory.sqs import SqsInventory
+from conformance.spec import BucketsSpec, DnsRecordSpec, Documented, EnvironmentSpec, QueuesSpec
+
+
+def _queues(env: EnvironmentSpec) -> QueuesSpec | None:
+    return env.services.queues if env.services else None
+
+
+def _record(
+    name: str, type_: str, target: str
+) -> Callable[[EnvironmentSpec], DnsRecordSpec | None]:
+    """The documented DNS record ``name``, when it has this type and kind of target."""
+
+    def area(env: EnvironmentSpec) -> DnsRecordSpec | None:
+        records = env.services.dns_records if env.services else []
+        return next(
+            (
+                r
+                for r in records
+                if (r.name.value, r.type.value, r.target.value) == (name, type_, target)
+            ),
+            None,
+        )
+
+    return area
+
+
+def _expect_present(
+    ctx: CheckContext,
+    documented: Documented[Any],
+    kind: str,
+    wanted: list[str],
+    found: Iterable[str],
+) -> None:
+    """One comparison per wanted name; any missing one is reported with what exists instead."""
+    existing = set(found)
+    missing = [name for name in wanted if name not in existing]
+    if missing:
+        raise ResourceMissing(f"{kind} {', '.join(missing)}", existing)
+    for name in wanted:
+        ctx.expect(documented.derive(name), name, subject=f"{kind} {name}")
+
+
+@check(
+    "sqs.queues.present",
+    title="Every project queue and its dead-letter queue exists",
+    area=_queues,
+    severity="high",
+    remediation="Create the missing SQS queues (and their -dlq queues) in the OpenTofu config.",
+)
+def queues_present(ctx: CheckContext, queues: QueuesSpec) -> None:
+    kinds = ("queue", "dlq") if queues.dead_letter_queues.value else ("queue",)
+    wanted = [ctx.inputs.name(f"{kind}.{q}") for q in ctx.inputs.queues for kind in kinds]
+    documented = queues.stated(wanted, queues.dead_letter_queues.note)
+    _expect_present(ctx, documented, "SQS queue", wanted, ctx.get(SqsInventory).names)
+
+
+@check(
+    "sqs.queues.redrive",
+    title="Each project queue redrives failed messages to its own dead-letter queue",
+    area=_queues,
+    severity="high",
+    remediation="Set each queue's RedrivePolicy deadLetterTargetArn to its <queue>-dlq ARN.",
+)
+def queues_redrive(ctx: CheckContext, queues: QueuesSpec) -> None:
+    sqs = ctx.get(SqsInventory)
+    for q in ctx.inputs.queues:
+        name = ctx.inputs.name(f"queue.{q}")
+        if name not in sqs.queues:
+            raise ResourceMissing(f"SQS queue {name}", sqs.names)
+        queue = sqs.queues[name]
+        target = queue.dead_letter_target.rsplit(":", 1)[-1] if queue.dead_letter_target else None
+        dlq = ctx.inputs.name(f"dlq.{q}") if queues.dead_letter_queues.value else None
+        ctx.expect(
+            queues.dead_letter_queues,
+            target or "no redrive policy",
+            subject=f"SQS queue {name} RedrivePolicy deadLetterTargetArn",
+            expected=dlq or "no redrive policy",
+            ok=target == dlq,
+        )
+
+
+@check(
+    "s3.buckets.present",
+    title="The backups and static-assets buckets exist",
+    area=lambda env: env.services.buckets if env.services else None,
+    severity="high",
+    remediation="Create the documented S3 buckets.",
+)
+def buckets_present(ctx: CheckContext, buckets: BucketsSpec) -> None:
+    roles = buckets.roles
+    wanted = [ctx.inputs.name(f"bucket.{role}") for role in roles.value]
+    _expect_present(ctx, roles, "S3 bucket", wanted, ctx.get(S3Inventory).names)
+
+
+def _records(ctx: CheckContext, name: str, type_: str) -> tuple[str, list[Record]]:
+    """The zone's ``type_`` records at ``name`` (``@`` is the apex); the zone must exist."""
+    route53 = ctx.get(Route53Inventory)
+    domain = ctx.inputs.domain.rstrip(".").lower()
+    if route53.zone is None:
+        raise ResourceMissing(
+            f"a public hosted zone {domain}",
+            (f"{z.name} ({'private' if z.private else 'public'})" for z in route53.zones),
+        )
+    fqdn = domain if name == "@" else f"{name}.{domain}"
+    found = [r for r in route53.records if r.name == fqdn and r.type == type_]
+    if not found:
+        raise ResourceMissing(
+            f"a {type_} record {fqdn} in zone {route53.zone.id}",
+            (f"{r.name} {r.type}" for r in route53.records),
+        )
+    return fqdn, found
+
+
+@check(
+    "dns.apex.a",
+    title="The apex A record points at the app instance's Elastic IP",
+    area=_record("@", "A", "elastic-ip"),
+    severity="high",
+    remediation="Set the apex A record to the Elastic IP associated with the app instance.",
+)
+def apex_a(ctx: CheckContext, record: DnsRecordSpec) -> None:
+    instance = locate.instance(ctx)
+    addresses = ctx.get(Ec2Inventory).addresses
+    eips = sorted(a.public_ip for a in addresses if a.instance_id == instance.id)
+    if not eips:
+        raise ResourceMissing(
+            f"an Elastic IP associated with {instance.id}",
+            (f"{a.public_ip} ({a.instance_id or 'unassociated'})" for a in addresses),
+        )
+    fqdn, found = _records(ctx, "@", "A")
+    values = sorted(v for r in found for v in r.values)
+    ctx.expect(
+        record.target,
+        values,
+        subject=f"A record {fqdn}",
+        expected=f"Elastic IP of {instance.id}: {', '.join(eips)}",
+        ok=len(values) == 1 and values[0] in eips,
+    )
+
+
+@check(
+    "dns.www.cname",
+    title="www is a CNAME to the apex domain",
+    area=_record("www", "CNAME", "@"),
+    remediation="Point the www CNAME record at the apex domain.",
+)
+def www_cname(ctx: CheckContext, record: DnsRecordSpec) -> None:
+    fqdn, found = _records(ctx, "www", "CNAME")
+    apex = ctx.inputs.domain.rstrip(".").lower()
+    values = [v.rstrip(".").lower() for r in found for v in r.values]
+    ctx.expect(
+        record.target, values, subject=f"CNAME record {fqdn}", expected=apex, ok=values == [apex]
+    )
+
+
+@check(
+    "ecr.repositories.present",
+    title="Every container image of the compose file has its ECR repository",
+    area=lambda env: env.services.container_images if env.services else None,
+    remediation="Create an ECR repository acct-atlas-<service> for each image.",
+)
+def repositories_present(ctx: CheckContext, images: Documented[list[str]]) -> None:
+    wanted = [ctx.inputs.name(f"ecr.{image}") for image in images.value]
+    found = (r.name for r in ctx.get(EcrInventory).repositories)
+    _expect_present(ctx, images, "ECR repository", wanted, found)
+
+
+@check(
+    "secrets.present",
+    title="Every documented secret exists in Secrets Manager (existence only)",
+    area=lambda env: env.services.secrets if env.services else None,
+    severity="high",
+    remediation="Create the missing secret in Secrets Manager (never in git).",
+)
+def secrets_present(ctx: CheckContext, secrets: Documented[list[str]]) -> None:
+    wanted = [ctx.inputs.name(f"secret.{key}") for key in secrets.value]
+    found = (s.name for s in ctx.get(SecretsManagerInventory).secrets)
+    _expect_present(ctx, secrets, "secret", wanted, found)
+
+
+@check(
+    "logs.group.present",
+    title="The containers' awslogs log group exists",
+    area=lambda env: env.services.log_group if env.services else None,
+    remediation="Create the CloudWatch Logs group the awslogs driver writes to.",
+)
+def log_group_present(ctx: CheckContext, group: Documented[str]) -> None:
+    found = (g.name for g in ctx.get(LogsInventory).groups)
+    _expect_present(ctx, group, "log group", [group.value], found)
