@@ -192,7 +192,7 @@ class CheckItem(pytest.Item):
         session.results.append(result)
         self.user_properties.extend(_properties(result))
         if result.outcome == "skipped":
-            pytest.skip(result.message)
+            raise pytest.skip.Exception(result.message, _use_item_location=True)
         if result.outcome in ("failed", "error"):
             raise CheckFailed(result)
 
@@ -204,7 +204,8 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.check.id}: {self.check.title}"
+        line = self.check.function.__code__.co_firstlineno - 1  # pytest counts from 0
+        return self.path, line, f"{self.check.id}: {self.check.title}"
 
 
 def _properties(result: Result) -> list[tuple[str, object]]:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-SOURCES = ["conformance", "specs", "fixtures", "tests", "benchmarks", "conftest.py"]
+SOURCES = ["conformance", "specs", "fixtures", "tests", "benchmarks", "localstack", "conftest.py"]
 
 
 @pytest.mark.parametrize(
@@ -17,7 +17,7 @@ SOURCES = ["conformance", "specs", "fixtures", "tests", "benchmarks", "conftest.
     [
         ["ruff", "check", *SOURCES],
         ["ruff", "format", "--check", *SOURCES],
-        ["mypy", "conformance", "specs", "fixtures", "benchmarks"],
+        ["mypy", "conformance", "specs", "fixtures", "benchmarks", "localstack/host.py"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
 )

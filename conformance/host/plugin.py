@@ -6,12 +6,15 @@ Compose file is one clear usage error (file:line, exit 4) rather than a failure 
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from conformance.errors import ConformanceError, UsageError
-from conformance.host import HostTargets
+from conformance.host import LIVE_PREFIXES, HostTargets
 from conformance.host.tls import split_endpoint
 from conformance.plugin import SESSION
 
@@ -64,10 +67,40 @@ def pytest_configure(config: pytest.Config) -> None:
         db_dsn=config.getoption("db_dsn"),
     )
     try:
+        if session.options.kind == "moto":
+            host = _embedded_files(config, host, session.options.drift, session.inputs.domain)
         _validate(host)
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
     session.host = host
+
+
+def _embedded_files(
+    config: pytest.Config, host: HostTargets, drift_id: str | None, domain: str
+) -> HostTargets:
+    """The embedded reference includes the host's files: the documented nginx.conf and Compose
+    file, or with a host ``--drift`` their drifted copies. Explicit options still win."""
+    from fixtures.drifts import get_drift
+    from fixtures.host import COMPOSE_FILE, NGINX_CONF, HostReference
+
+    drift = get_drift(drift_id, 1) if drift_id else None
+    nginx, compose = NGINX_CONF, COMPOSE_FILE
+    if drift is not None and drift.host is not None:
+        if not {k for k in drift.kills if not k.startswith(LIVE_PREFIXES)}:
+            raise UsageError(
+                f"drift {drift.id!r} changes a running service ({', '.join(sorted(drift.kills))}); "
+                "the embedded target runs no servers (tests/test_host_live.py exercises it)"
+            )
+        reference = HostReference.load(domain)
+        drift.host(reference)
+        directory = Path(tempfile.mkdtemp(prefix="conformance-host-"))
+        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+        nginx, compose = reference.write(directory)
+    return dataclasses.replace(
+        host,
+        nginx_conf=host.nginx_conf or nginx,
+        compose_file=host.compose_file or compose,
+    )
 
 
 def _validate(host: HostTargets) -> None:
