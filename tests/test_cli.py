@@ -74,3 +74,17 @@ def test_only_the_sections_the_selected_checks_need_are_collected(tmp_path: Path
     assert {c["service"] for c in evidence["api_calls"]["calls"]} == {"ec2"}
     assert set(evidence["inventory"]["sections"]) == {"ec2"}
     assert all(r["id"].startswith("net.vpc") for r in evidence["results"])
+
+
+def test_the_embedded_reference_includes_the_host_files_and_their_drifts() -> None:
+    done = run_suite("--drift", "nginx-api-burst", "-rA")
+    assert done.returncode == 1
+    assert "FAILED specs/checks/host_nginx.py::nginx.locations" in done.stdout
+    assert "actual:   [zone=general burst=40 nodelay]" in done.stdout
+    assert "PASSED specs/checks/host_compose.py::compose.limits" in done.stdout
+
+
+def test_a_drift_of_a_running_service_is_refused_on_the_embedded_target() -> None:
+    done = run_suite("--drift", "redis-maxmemory")
+    assert done.returncode == 4
+    assert "the embedded target runs no servers" in done.stderr
