@@ -225,7 +225,9 @@ def _properties(result: Result) -> list[tuple[str, object]]:
 def pytest_runtestloop(session: pytest.Session) -> Any:
     """Open the target before the first check so an unreachable one fails once, clearly."""
     state = session.config.stash[SESSION]
-    if any(isinstance(item, CheckItem) for item in session.items):
+    if not session.config.option.collectonly and any(
+        isinstance(item, CheckItem) for item in session.items
+    ):
         try:
             state.run()
         except ConformanceError as exc:

@@ -117,20 +117,31 @@ class HostTargets:
             "http", "--tls-endpoint", endpoint, lambda at: http_answer(at, host_header)
         )
 
+    # The client libraries (redis-py, psycopg, the Docker SDK) are imported only when their
+    # option is given: a run without them should not pay for the imports.
     def redis(self) -> RedisConfig:
-        from conformance.host.redis import read_redis
+        def read(url: str) -> RedisConfig:
+            from conformance.host.redis import read_redis
 
-        return self.read("redis", "--redis-url", self.redis_url, read_redis)
+            return read_redis(url)
+
+        return self.read("redis", "--redis-url", self.redis_url, read)
 
     def extensions(self) -> dict[str, str]:
-        from conformance.host.postgres import installed_extensions
+        def read(dsn: str) -> dict[str, str]:
+            from conformance.host.postgres import installed_extensions
 
-        return self.read("postgres", "--db-dsn", self.db_dsn, installed_extensions)
+            return installed_extensions(dsn)
+
+        return self.read("postgres", "--db-dsn", self.db_dsn, read)
 
     def containers(self) -> dict[str, Container]:
-        from conformance.host.docker import running_containers
+        def read(url: str) -> dict[str, Container]:
+            from conformance.host.docker import running_containers
 
-        return self.read("docker", "--docker-host", self.docker_host, running_containers)
+            return running_containers(url)
+
+        return self.read("docker", "--docker-host", self.docker_host, read)
 
     def rate_limit(self, host_header: str, path: str, burst: int) -> Probe:
         from conformance.host.ratelimit import probe
