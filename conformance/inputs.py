@@ -10,10 +10,10 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from conformance.errors import UsageError
+from conformance.yamlfile import load_yaml
 
 DEFAULT_QUEUES = (
     "video-events",
@@ -95,14 +95,7 @@ def load_inputs(path: Path | None, overrides: list[str]) -> Inputs:
     """Merge the inputs file and ``KEY=VALUE`` overrides; bad input is one clear UsageError."""
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except OSError as exc:
-            raise UsageError(f"--inputs {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            raise UsageError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        loaded = load_yaml(path, "--inputs") or {}
         if not isinstance(loaded, dict):
             raise UsageError(f"--inputs {path}: expected a mapping of input names to values")
         data.update(loaded)

@@ -14,10 +14,10 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from conformance.errors import UsageError
+from conformance.yamlfile import load_yaml
 
 T = TypeVar("T")
 
@@ -441,12 +441,7 @@ def load_spec(phase: int, path: Path | None = None) -> PhaseSpec:
             f"phase {phase} has no spec yet: {path} does not exist "
             "(only the phases with a specs/phase-N.yaml can be checked)"
         )
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path, "spec")
     try:
         return PhaseSpec.model_validate(raw)
     except ValidationError as exc:

@@ -6,17 +6,14 @@ be; the suite only reads it. Changing one documented value there fails the match
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
-from tests.conftest import ROOT, run_suite
+from tests.conftest import ROOT, provisioned_moto_server, run_suite
 
 FAKE = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -25,43 +22,10 @@ FAKE = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        built = subprocess.run(
-            [sys.executable, "-m", "fixtures.provision", "--phase", "1", "--endpoint-url", url],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert built.returncode == 0, built.stderr
+    with provisioned_moto_server() as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_conformant_environment_passes(moto_server: str) -> None:

@@ -33,18 +33,12 @@ from conformance.guard import MutationRefused
 from conformance.policy import POLICY_PATH
 from conformance.runner import execute
 from conformance.targets import TargetOptions
-from tests.conftest import ROOT, run_suite
+from tests.conftest import ROOT, free_port, provisioned_moto_server, run_suite
 
 ACCOUNT = "123456789012"  # moto's default account
 MISSING = "rds:DescribeDBInstances"  # the action the partial policy lacks
 WORKFLOW = ROOT / ".github" / "workflows" / "conformance.yml"
 LINTERS = ROOT / ".venv" / "workflow-lint" / "node_modules"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -121,32 +115,7 @@ def _without(policy: dict[str, Any], action: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def account() -> Iterator[Account]:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.moto_iam_server", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        built = subprocess.run(
-            [sys.executable, "-m", "fixtures.provision", "--phase", "1", f"--endpoint-url={url}"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert built.returncode == 0, built.stderr
+    with provisioned_moto_server("tests.moto_iam_server") as url:
         iam = boto3.client(
             "iam",
             endpoint_url=url,
@@ -177,9 +146,6 @@ def account() -> Iterator[Account]:
             timeout=5,
         )
         yield found
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _live(account: Account, principal: Principal, *args: str) -> subprocess.CompletedProcess[str]:
@@ -320,7 +286,7 @@ def test_a_malformed_expected_account_is_a_usage_error() -> None:
 
 
 def test_a_closed_port_fails_fast_with_one_message() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     done = run_suite("--target=aws", f"--endpoint-url={url}", env=_fake())
     assert time.monotonic() - started < 15
@@ -415,7 +381,7 @@ def test_a_refused_call_never_leaves_the_process(
     service: str, call: str, params: dict[str, Any]
 ) -> None:
     """Against a closed port a sent request fails to connect; a refused one never gets there."""
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     once = Config(retries={"total_max_attempts": 1})
     clients = Clients("us-east-1", url, session=boto3.Session(**_session_keys()), config=once)
     with pytest.raises(MutationRefused, match="refused before sending"):

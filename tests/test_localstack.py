@@ -30,7 +30,7 @@ from conformance.runner import execute
 from conformance.spec import load_spec
 from conformance.targets import TargetOptions, open_target
 from fixtures.drifts import load_catalogue
-from tests.conftest import ROOT, run_suite
+from tests.conftest import ROOT, free_port, run_suite
 
 LAUNCHER = ROOT / "localstack" / "host.py"
 CHECKS = load_checks()
@@ -59,12 +59,6 @@ DRIFTS = (
     "sg-rds-from-cidr",
 )
 LEFT_OUT = re.compile(r"left out, not served by this endpoint: (\w+) \(")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
 from conformance.errors import UsageError
+from conformance.yamlfile import load_yaml
 
 KEPT_ENVIRONMENT = frozenset({"SPRING_PROFILES_ACTIVE", "NODE_ENV"})
 SECRET_FLAGS = frozenset({"--requirepass", "--masterauth", "--password"})
@@ -59,12 +59,7 @@ def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> Compos
     """Read ``path``; a YAML or Compose error is one UsageError naming the file (and line)."""
     if not path.is_file():
         raise UsageError(f"--compose-file {path}: no such file")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path, "--compose-file")
     if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
         raise UsageError(f"{path}: not a Compose file (no 'services' mapping)")
     variables = {

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from conformance.checks import Result
 from conformance.errors import UsageError
+from conformance.yamlfile import load_yaml
 
 WaiverState = Literal["applied", "expired", "not needed", "unmatched"]
 
@@ -151,14 +151,7 @@ class Waivers:
 
 def load_waivers(path: Path, now: datetime | None = None) -> Waivers:
     """Read and validate a waiver file; any problem is one clear :class:`UsageError`."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--waivers {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise UsageError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = load_yaml(path, "--waivers")
     try:
         parsed = WaiverFile.model_validate(raw)
     except ValidationError as exc:
