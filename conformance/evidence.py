@@ -20,7 +20,7 @@ SCHEMA_VERSION = 1
 
 def build(
     *,
-    target: str,
+    target: str | None,
     phase: int,
     environment: str,
     results: list[Result],

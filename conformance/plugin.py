@@ -236,27 +236,40 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
     return (yield)
 
 
+class EvidenceHookspecs:
+    """Hooks other plugins (the reports) implement to add to the one evidence file."""
+
+    @pytest.hookspec
+    def pytest_conformance_evidence(self, config: pytest.Config, data: dict[str, Any]) -> None:
+        """Add keys to ``data`` just before ``DIR/evidence.json`` is written, once."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(EvidenceHookspecs)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(SESSION, None)
-    if state is None or not state.opened:
+    if state is None:
         return
     directory = session.config.getoption("evidence")
     try:
         if directory is not None:
-            run = state.run()
-            evidence.write(
-                directory,
-                evidence.build(
-                    target=run.target,
-                    phase=state.spec.phase,
-                    environment=state.options.environment,
-                    results=state.results,
-                    calls=state.log,
-                    inventory=run.inventory.snapshot(),
-                    contradictions=contradictions.find(run.env),
-                    started=state.started,
+            run = state.run() if state.opened else None  # a document-only run opens nothing
+            data = evidence.build(
+                target=run.target if run else None,
+                phase=state.spec.phase,
+                environment=state.options.environment,
+                results=state.results,
+                calls=state.log,
+                inventory=run.inventory.snapshot() if run else None,
+                contradictions=contradictions.find(
+                    state.spec.environment(state.options.environment)
                 ),
+                started=state.started,
             )
+            session.config.hook.pytest_conformance_evidence(config=session.config, data=data)
+            evidence.write(directory, data)
     finally:
         state.close()
 

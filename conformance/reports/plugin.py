@@ -3,13 +3,12 @@
 Loaded by ``conformance.plugin``. Waivers are judged when a check's report is made, so a waived
 failure is a passing report the terminal shows as WAIVED and the exit status ignores. The
 document checks are the items of ``specs/phase-N.yaml`` (node ids like
-``specs/phase-1.yaml::doc.database``). After the core plugin has written ``DIR/evidence.json``,
-the waivers and the document results are added to it and the matrix is written beside it.
+``specs/phase-1.yaml::doc.database``). The waivers and the document results are added to the
+evidence through ``pytest_conformance_evidence``, and the matrix is written beside it.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from conformance import evidence
 from conformance.checks import REGISTRY
 from conformance.errors import ConformanceError
 from conformance.plugin import SESSION, CheckFailed, CheckItem
@@ -171,25 +169,8 @@ def _waiver_statuses(config: pytest.Config) -> list[Any]:
     return waivers.statuses(REGISTRY) if waivers else []
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_conformance_evidence(config: pytest.Config, data: dict[str, Any]) -> None:
     """Add waivers and the document check to the evidence, and write the matrix beside it."""
-    config = session.config
-    directory = config.getoption("evidence")
-    state = config.stash.get(SESSION, None)
-    if directory is None or state is None:
-        return
-    path = directory / evidence.EVIDENCE_FILE
-    if path.exists():
-        data = json.loads(path.read_text(encoding="utf-8"))
-    else:  # no check opened the target (e.g. only the document was checked)
-        data = {
-            "schema": evidence.SCHEMA_VERSION,
-            "target": None,
-            "phase": state.spec.phase,
-            "environment": state.options.environment,
-            "results": [],
-        }
     waivers = config.stash.get(WAIVERS, None)
     if waivers is not None:
         data["waiver_timezone"] = waivers.file.timezone
@@ -201,8 +182,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             "results": [r.as_json() for r in run.results.values()],
             "coverage": run.coverage().as_json(),
         }
-    evidence.write(directory, data)
-    matrix.write(directory, data)
+    matrix.write(config.getoption("evidence"), data)
 
 
 @pytest.hookimpl(trylast=True)
