@@ -22,6 +22,7 @@ from conformance.targets import FAKE_CREDENTIALS
 from fixtures.drifts import load_catalogue
 from fixtures.host import HostReference
 from tests import hostservers
+from tests.conftest import free_port
 
 CHECKS = load_checks()
 CATALOGUE = load_catalogue()
@@ -126,7 +127,7 @@ def test_redis(drift_id: str | None, tmp_path: Path) -> None:
 
 
 def test_unreachable_services_error_with_the_reason_and_the_rest_still_run() -> None:
-    dead = hostservers.free_port()
+    dead = free_port()
     host = HostTargets(
         tls_endpoint=f"127.0.0.1:{dead}",
         redis_url=f"redis://:hunter2-secret@127.0.0.1:{dead}/0",

@@ -21,10 +21,25 @@ from conformance.plugin import SESSION
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance-host", "AccountabilityAtlas conformance: the EC2 host")
-    group.addoption("--nginx-conf", type=Path, metavar="PATH", help="nginx.conf to check")
     group.addoption(
-        "--compose-file", type=Path, metavar="PATH", help="docker-compose.prod.yml to check"
+        "--nginx-conf",
+        type=Path,
+        metavar="PATH",
+        help="nginx.conf to check (with --ssh-host: its absolute path on that host)",
     )
+    group.addoption(
+        "--compose-file",
+        type=Path,
+        metavar="PATH",
+        help="docker-compose.prod.yml to check (with --ssh-host: its absolute path on that host)",
+    )
+    group.addoption(
+        "--ssh-host",
+        metavar="[USER@]HOST[:PORT]",
+        help="read --nginx-conf and --compose-file on this host over SSH (read-only; "
+        "~/.ssh/config and known_hosts apply); both must then be remote paths",
+    )
+    group.addoption("--ssh-key", type=Path, metavar="PATH", help="private key for --ssh-host")
     group.addoption(
         "--tls-endpoint", metavar="HOST:PORT", help="probe TLS versions and certificate there"
     )
@@ -67,12 +82,38 @@ def pytest_configure(config: pytest.Config) -> None:
         db_dsn=config.getoption("db_dsn"),
     )
     try:
+        if config.getoption("ssh_host") is not None:
+            host = _remote_files(config, host)
         if session.options.kind == "moto":
             host = _embedded_files(config, host, session.options.drift, session.inputs.domain)
         _validate(host)
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
     session.host = host
+
+
+def _remote_files(config: pytest.Config, host: HostTargets) -> HostTargets:
+    """With --ssh-host, the file options name files on that host: copy them into a temp dir
+    (removed at exit) so the same loaders parse them."""
+    from pathlib import PurePosixPath
+
+    from conformance.host.ssh import SshHost, fetch
+
+    target = SshHost.parse(config.getoption("ssh_host"))
+    if host.nginx_conf is None and host.compose_file is None:
+        raise UsageError(
+            "--ssh-host needs --nginx-conf and/or --compose-file (their paths on that host)"
+        )
+    directory = Path(tempfile.mkdtemp(prefix="conformance-ssh-"))
+    config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+    nginx, compose = fetch(
+        target,
+        config.getoption("ssh_key"),
+        PurePosixPath(host.nginx_conf) if host.nginx_conf is not None else None,
+        PurePosixPath(host.compose_file) if host.compose_file is not None else None,
+        directory,
+    )
+    return dataclasses.replace(host, nginx_conf=nginx, compose_file=compose)
 
 
 def _embedded_files(
