@@ -34,6 +34,11 @@ def test_conformant_environment_passes(moto_server: str) -> None:
     assert "target aws at http://127.0.0.1" in done.stdout
 
 
+POSTGRES_FROM_WORLD = [
+    {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+]
+
+
 def test_changing_one_value_fails_the_matching_check(moto_server: str) -> None:
     ec2 = boto3.client("ec2", endpoint_url=moto_server, region_name="us-east-1", **_keys())
     group = ec2.describe_security_groups(
@@ -41,14 +46,7 @@ def test_changing_one_value_fails_the_matching_check(moto_server: str) -> None:
     )["SecurityGroups"][0]["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=group,
-        IpPermissions=[
-            {
-                "IpProtocol": "tcp",
-                "FromPort": 5432,
-                "ToPort": 5432,
-                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-            }
-        ],
+        IpPermissions=POSTGRES_FROM_WORLD,
     )
     try:
         done = run_suite("--target=aws", f"--endpoint-url={moto_server}", env=FAKE)
@@ -62,14 +60,7 @@ def test_changing_one_value_fails_the_matching_check(moto_server: str) -> None:
     finally:
         ec2.revoke_security_group_ingress(
             GroupId=group,
-            IpPermissions=[
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": 5432,
-                    "ToPort": 5432,
-                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-                }
-            ],
+            IpPermissions=POSTGRES_FROM_WORLD,
         )
 
 
