@@ -8,16 +8,27 @@ document is written ``{value: ..., section: ..., note: ...}``.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
-from ipaddress import IPv4Network
+from collections.abc import Iterator, Mapping
+from ipaddress import IPv4Network, ip_network
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from conformance.errors import UsageError
-from conformance.yamlfile import load_yaml
+from conformance.validate import is_region
+from conformance.yamlfile import dotted, load_yaml, shown
 
 T = TypeVar("T")
 
@@ -26,13 +37,38 @@ PHASES = (1, 2, 3, 4)
 EnvironmentName = Literal["production", "staging"]
 
 
+def _cidr(value: Any) -> Any:
+    """A CIDR block must be written as one: a bare 12345 would otherwise be the address
+    0.0.48.57/32."""
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError(f"{shown(value)} is not a CIDR block like 10.0.0.0/16")
+    return value
+
+
+def _region(value: str) -> str:
+    if not is_region(value):
+        raise ValueError(f"{shown(value)} is not an AWS region name like us-east-1")
+    return value
+
+
+# Constrained values: what the reference build and the checks can rely on.
+Cidr = Annotated[IPv4Network, BeforeValidator(_cidr)]
+Region = Annotated[str, AfterValidator(_region)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+PublishedPort = Annotated[int, Field(ge=1, le=65535)]
+Count = Annotated[int, Field(ge=0)]
+Size = Annotated[int, Field(ge=1)]
+Share = Annotated[float, Field(gt=0)]
+Text = Annotated[str, Field(min_length=1)]
+
+
 class Documented(BaseModel, Generic[T]):
     """One value stated by the architecture document, with where it is stated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     value: T
-    section: str
+    section: Text
     note: str | None = None
 
     def derive(self, value: Any, note: str | None = None) -> Documented[Any]:
@@ -49,7 +85,7 @@ class Group(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    section: str
+    section: Text
 
     def stated(self, value: Any, note: str | None = None) -> Documented[Any]:
         """A value this group's section implies (e.g. a set of names), as a Documented value."""
@@ -104,18 +140,18 @@ Tier = Literal["public", "private", "data"]
 
 
 class SubnetSpec(Group):
-    cidr: Documented[IPv4Network]
+    cidr: Documented[Cidr]
     availability_zone: Documented[str]
     tier: Documented[Tier]
 
 
 class NetworkSpec(Group):
-    vpc_cidr: Documented[IPv4Network]
+    vpc_cidr: Documented[Cidr]
     subnets: dict[str, SubnetSpec] = Field(
         description="Subnets by role; the key is the default name suffix, e.g. 'public-a'."
     )
-    nat_gateways: Documented[int]
-    load_balancers: Documented[int]
+    nat_gateways: Documented[Count]
+    load_balancers: Documented[Count]
 
 
 # --- Security groups -----------------------------------------------------------------------
@@ -123,7 +159,7 @@ class NetworkSpec(Group):
 
 class IngressRule(Group):
     protocol: Documented[Literal["tcp", "udp", "all"]]
-    port: Documented[int]
+    port: Documented[Port]
     source: Documented[str] = Field(
         description="A CIDR, 'admin' (the admin_cidr input), or 'sg:<role>' for another group."
     )
@@ -137,7 +173,7 @@ class SecurityGroupSpec(Group):
 
 class SecurityGroupsSpec(Group):
     groups: dict[str, SecurityGroupSpec]
-    never_open_to_world: Documented[list[int]]
+    never_open_to_world: Documented[list[Port]]
 
 
 # --- Compute and database ------------------------------------------------------------------
@@ -153,11 +189,11 @@ class Ec2HostSpec(Group):
 class DatabaseSpec(Group):
     engine: Documented[str]
     instance_class: Documented[str]
-    storage_gb: Documented[int]
+    storage_gb: Documented[Size]
     storage_type: Documented[str]
     multi_az: Documented[bool]
-    read_replicas: Documented[int]
-    backup_retention_days: Documented[int]
+    read_replicas: Documented[Count]
+    backup_retention_days: Documented[Annotated[int, Field(ge=0, le=35)]]
     point_in_time_recovery: Documented[bool]
     performance_insights: Documented[bool]
     publicly_accessible: Documented[bool] | None = None
@@ -215,7 +251,7 @@ class AlarmSpec(Group):
     subject: Documented[AlarmSubject]
     comparison: Documented[Comparison]
     threshold: Documented[float]
-    duration_seconds: Documented[int | None]
+    duration_seconds: Documented[Size | None]
     action: Documented[AlarmAction]
 
 
@@ -247,16 +283,16 @@ class TagsSpec(Group):
 
 
 class ContainerSpec(Group):
-    cpus: Documented[float]
-    memory_mb: Documented[int]
+    cpus: Documented[Share]
+    memory_mb: Documented[Size]
 
 
 class ContainersSpec(Group):
-    host_vcpus: Documented[float]
-    host_memory_mb: Documented[int]
+    host_vcpus: Documented[Share]
+    host_memory_mb: Documented[Size]
     services: dict[str, ContainerSpec]
-    total_cpus: Documented[float]
-    total_memory_mb: Documented[int]
+    total_cpus: Documented[Share]
+    total_memory_mb: Documented[Size]
 
 
 # --- Host layer (Phase 1 EC2 host): nginx, TLS, Compose details, Redis ---------------------
@@ -271,12 +307,12 @@ class RateZoneSpec(Group):
 class LocationSpec(Group):
     upstream: Documented[str]
     zone: Documented[str]
-    burst: Documented[int]
+    burst: Documented[Count]
     nodelay: Documented[bool]
 
 
 class NginxSpec(Group):
-    worker_connections: Documented[int]
+    worker_connections: Documented[Size]
     rate_zones: dict[str, RateZoneSpec]
     upstreams: Documented[dict[str, list[str]]]
     redirect: Documented[str] = Field(description="The port-80 server's return, e.g. '301 https'.")
@@ -291,8 +327,8 @@ class TlsSpec(Group):
     accepted: Documented[list[str]]
     rejected: Documented[list[str]]
     names: Documented[list[str]] = Field(description="'@' is the apex domain of the inputs.")
-    min_days_left: Documented[int]
-    http_redirect: Documented[int]
+    min_days_left: Documented[Count]
+    http_redirect: Documented[Annotated[int, Field(ge=300, le=399)]]
 
 
 class ComposeSpec(Group):
@@ -300,7 +336,7 @@ class ComposeSpec(Group):
     images: Documented[dict[str, str]] = Field(
         description="Image by service; 'ecr' means ${ECR_REGISTRY}/acct-atlas-<service>:<tag>."
     )
-    published_ports: Documented[dict[str, list[int]]]
+    published_ports: Documented[dict[str, list[PublishedPort]]]
     environment: Documented[dict[str, dict[str, str]]]
     redis_command: Documented[list[str]]
     redis_volume: Documented[str]
@@ -308,7 +344,7 @@ class ComposeSpec(Group):
 
 
 class RedisSpec(Group):
-    maxmemory_mb: Documented[int]
+    maxmemory_mb: Documented[Size]
     maxmemory_policy: Documented[str]
     rdb_snapshots: Documented[bool]
 
@@ -317,26 +353,26 @@ class RedisSpec(Group):
 
 
 class EcsServiceSpec(Group):
-    cpu: Documented[int]
-    memory_mb: Documented[int]
-    port: Documented[int]
+    cpu: Documented[Size]
+    memory_mb: Documented[Size]
+    port: Documented[PublishedPort]
     health_check: Documented[str]
-    tasks: Documented[int] | None = None
-    min_tasks: Documented[int] | None = None
-    max_tasks: Documented[int] | None = None
+    tasks: Documented[Count] | None = None
+    min_tasks: Documented[Count] | None = None
+    max_tasks: Documented[Count] | None = None
 
 
 class AutoScalingSpec(Group):
     metric: Documented[str]
     target_value: Documented[float]
-    scale_in_cooldown: Documented[int]
-    scale_out_cooldown: Documented[int]
+    scale_in_cooldown: Documented[Count]
+    scale_out_cooldown: Documented[Count]
 
 
 class DeploymentSpec(Group):
     type: Documented[str]
     config: Documented[str] | None = None
-    termination_wait_minutes: Documented[int] | None = None
+    termination_wait_minutes: Documented[Count] | None = None
     auto_rollback_events: Documented[list[str]] | None = None
 
 
@@ -348,7 +384,7 @@ class EcsSpec(Group):
 
 class CacheSpec(Group):
     node_type: Documented[str]
-    nodes: Documented[int]
+    nodes: Documented[Size]
     multi_az: Documented[bool]
     encryption_at_rest: Documented[bool] | None = None
     encryption_in_transit: Documented[bool] | None = None
@@ -356,8 +392,8 @@ class CacheSpec(Group):
 
 class SearchSpec(Group):
     instance_type: Documented[str]
-    nodes: Documented[int]
-    storage_gb: Documented[int]
+    nodes: Documented[Size]
+    storage_gb: Documented[Size]
     encryption: Documented[bool]
     fine_grained_access: Documented[bool]
 
@@ -367,14 +403,14 @@ class EdgeSpec(Group):
     tls_certificates: Documented[str]
     waf: Documented[bool] | None = None
     cloudfront: Documented[bool] | None = None
-    xray_sampling: Documented[float] | None = None
+    xray_sampling: Documented[Annotated[float, Field(ge=0, le=1)]] | None = None
 
 
 class BackupSpec(Group):
     resource: Documented[str]
     type: Documented[str]
     frequency: Documented[str]
-    retention_days: Documented[int | None]
+    retention_days: Documented[Count | None]
     location: Documented[str]
 
 
@@ -412,8 +448,8 @@ class PhaseSpec(BaseModel):
     phase: Literal[1, 2, 3, 4]
     name: str
     document: str
-    primary_region: Documented[str]
-    dr_region: Documented[str] | None = None
+    primary_region: Documented[Region]
+    dr_region: Documented[Region] | None = None
     environments: dict[EnvironmentName, EnvironmentSpec]
 
     def environment(self, name: str) -> EnvironmentSpec:
@@ -432,7 +468,8 @@ def spec_path(phase: int) -> Path:
 
 
 def load_spec(phase: int, path: Path | None = None) -> PhaseSpec:
-    """Load and validate ``specs/phase-N.yaml``; any problem is one clear :class:`UsageError`."""
+    """Load and validate ``specs/phase-N.yaml``; any problem is one clear :class:`UsageError`
+    naming the file, the line and the field."""
     if phase not in PHASES:
         raise UsageError(f"unknown phase {phase}: the document has phases 1, 2, 3 and 4")
     path = path or spec_path(phase)
@@ -441,11 +478,84 @@ def load_spec(phase: int, path: Path | None = None) -> PhaseSpec:
             f"phase {phase} has no spec yet: {path} does not exist "
             "(only the phases with a specs/phase-N.yaml can be checked)"
         )
-    raw = load_yaml(path, "spec")
+    doc = load_yaml(path, "spec")
     try:
-        return PhaseSpec.model_validate(raw)
+        spec = PhaseSpec.model_validate(doc.data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise UsageError(f"{path}: invalid spec: {problems}") from None
+        raise doc.invalid("invalid spec", exc) from None
+    for loc, problem in _inconsistencies(spec):
+        raise UsageError(f"{doc.where(loc)}: invalid spec: {dotted(loc)}: {problem}")
+    return spec
+
+
+Loc = tuple[str | int, ...]
+
+
+def _inconsistencies(spec: PhaseSpec) -> Iterator[tuple[Loc, str]]:
+    """Values each valid alone that do not fit together: a subnet outside its VPC, a reference
+    to a subnet or group the spec does not define, an availability zone of another region."""
+    for name, env in spec.environments.items():
+        at: Loc = ("environments", name)
+        subnets = env.network.subnets if env.network else {}
+        groups = env.security_groups.groups if env.security_groups else {}
+        if env.network is not None:
+            yield from _network(env.network, spec.primary_region.value, (*at, "network"))
+        for role, group in groups.items():
+            for index, rule in enumerate(group.ingress):
+                loc = (*at, "security_groups", "groups", role, "ingress", index, "source")
+                yield from _source(rule.source.value, loc, groups)
+        host, db = env.ec2_host, env.database
+        references: list[tuple[Loc, list[str], Mapping[str, object]]] = [
+            (("ec2_host", "subnet"), [host.subnet.value] if host else [], subnets),
+            (("ec2_host", "security_groups"), host.security_groups.value if host else [], groups),
+            (("database", "subnets"), _values(db.subnets if db else None), subnets),
+            (("database", "security_groups"), _values(db.security_groups if db else None), groups),
+        ]
+        for where, named, defined in references:
+            missing = [n for n in named if n not in defined]
+            if missing and defined:
+                yield (*at, *where), f"{', '.join(missing)} not defined here ({', '.join(defined)})"
+        if env.nginx is not None:
+            for path, location in env.nginx.locations.items():
+                loc = (*at, "nginx", "locations", path)
+                if location.upstream.value not in env.nginx.upstreams.value:
+                    yield (*loc, "upstream"), f"no upstream {shown(location.upstream.value)}"
+                if location.zone.value not in env.nginx.rate_zones:
+                    yield (*loc, "zone"), f"no rate zone {shown(location.zone.value)}"
+
+
+def _network(network: NetworkSpec, region: str, at: Loc) -> Iterator[tuple[Loc, str]]:
+    vpc = network.vpc_cidr.value
+    placed: list[tuple[str, IPv4Network]] = []
+    for role, subnet in network.subnets.items():
+        cidr = subnet.cidr.value
+        if not cidr.subnet_of(vpc):
+            yield (*at, "subnets", role, "cidr"), f"{cidr} is outside the VPC's {vpc}"
+        for other, taken in placed:
+            if cidr.overlaps(taken):
+                yield (*at, "subnets", role, "cidr"), f"{cidr} overlaps {other}'s {taken}"
+        placed.append((role, cidr))
+        zone = subnet.availability_zone.value
+        if not re.fullmatch(re.escape(region) + "[a-z]", zone):
+            yield (
+                (*at, "subnets", role, "availability_zone"),
+                f"{shown(zone)} is not a zone of the primary region {region}",
+            )
+
+
+def _source(source: str, loc: Loc, groups: Mapping[str, object]) -> Iterator[tuple[Loc, str]]:
+    """A rule's source: 'admin', 'sg:<a group of this spec>', or a CIDR block."""
+    if source == "admin":
+        return
+    if source.startswith("sg:"):
+        if source[3:] not in groups:
+            yield loc, f"no security group {shown(source[3:])} ({', '.join(groups)})"
+        return
+    try:
+        ip_network(source)
+    except ValueError:
+        yield loc, f"{shown(source)} is not a CIDR block, 'admin' or 'sg:<group>'"
+
+
+def _values(documented: Documented[list[str]] | None) -> list[str]:
+    return documented.value if documented is not None else []

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import UsageError
-from conformance.host import HostTargets, redact
+from conformance.host import HostTargets
 from conformance.host.compose import interpolate, load_compose, memory_bytes
 from conformance.host.nginx import load_nginx
+from conformance.redact import redact_url
 from fixtures.host import COMPOSE_FILE, NGINX_CONF, HostReference, replace
 from tests.conftest import run_suite
 from tests.test_host_live import run_checks
@@ -126,6 +127,44 @@ def test_compose_map_environment_long_ports_and_legacy_limits(tmp_path: Path) ->
     assert api.environment == {"SPRING_PROFILES_ACTIVE": "prod"}
 
 
+def test_compose_values_that_could_carry_a_secret_are_kept_as_written(tmp_path: Path) -> None:
+    """Interpolated only where a value is parsed or compared (the awslogs region, the profile,
+    ports); a command argument or a logging option shows the variable, never its value."""
+    path = tmp_path / "compose.yml"
+    path.write_text(
+        "services:\n"
+        "  redis:\n"
+        "    command: redis-server --requirepass ${REDIS_PASSWORD} --masterauth inline-SECRET\n"
+        "    logging:\n"
+        "      driver: ${DRIVER}\n"
+        "      options: {splunk-token: '${TOKEN}', awslogs-region: '${REGION}'}\n"
+        "    environment: ['SPRING_PROFILES_ACTIVE=${PROFILE}', 'DB_PASSWORD=${DB_PASSWORD}']\n"
+        "    ports: ['3000', '127.0.0.1:${PORT}:80']\n"
+    )
+    environ = {
+        "REDIS_PASSWORD": "redis-SECRET",
+        "TOKEN": "token-SECRET",
+        "DB_PASSWORD": "db-SECRET",
+        "DRIVER": "splunk",
+        "REGION": "us-east-1",
+        "PROFILE": "prod",
+        "PORT": "8080",
+    }
+    redis = load_compose(path, environ).services["redis"]
+    assert redis.command == [
+        "redis-server",
+        "--requirepass",
+        "${REDIS_PASSWORD}",
+        "--masterauth",
+        "***",
+    ]
+    assert redis.logging_driver == "splunk"
+    assert redis.logging_options == {"splunk-token": "${TOKEN}", "awslogs-region": "us-east-1"}
+    assert redis.environment == {"SPRING_PROFILES_ACTIVE": "prod"}
+    assert redis.published_ports == [0, 8080]  # "3000" is published on a port Docker picks
+    assert "SECRET" not in redis.model_dump_json()
+
+
 def test_reference_files_are_the_document() -> None:
     reference = HostReference.load()
     assert "limit_req_zone $binary_remote_addr zone=auth:10m rate=5r/s;" in reference.nginx_conf
@@ -134,9 +173,14 @@ def test_reference_files_are_the_document() -> None:
 
 
 def test_redact_hides_passwords() -> None:
-    assert redact("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
-    assert redact("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
-    assert redact("host=h password=s3cret dbname=x") == "host=h password=*** dbname=x"
+    assert redact_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
+    assert redact_url("postgresql://u:s3cret@h/db") == "postgresql://u:***@h/db"
+    assert redact_url("host=h password=s3cret dbname=x") == "host=h password=*** dbname=x"
+    assert redact_url("host=h password = 's3 cret' dbname=x") == "host=h password = *** dbname=x"
+    assert (
+        redact_url("postgresql://u@h/db?password=s3cret&x=1")
+        == "postgresql://u@h/db?password=***&x=1"
+    )
 
 
 SECRETS = {

@@ -92,7 +92,8 @@ def test_a_rejected_waiver_file_stops_the_run_with_exit_4(tmp_path: Path) -> Non
     path = _file(tmp_path, _waiver(date(2099, 1, 1)).replace("    owner: platform-team\n", ""))
     done = run_suite("-k", "net.vpc", f"--waivers={path}")
     assert done.returncode == 4
-    assert f"{path}: invalid waiver file: waiver 1 ({CHECK}): owner: Field required" in done.stderr
+    expected = f"{path}:2: invalid waiver file: waiver 1 ({CHECK}): owner: Field required"
+    assert expected in done.stderr
     assert "Traceback" not in done.stderr
 
 

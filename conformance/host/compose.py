@@ -4,28 +4,36 @@ Implemented from the Compose specification: ``${VAR}``, ``${VAR:-default}``, ``$
 ``${VAR:?err}``, ``$VAR`` and ``$$`` interpolation from the process environment and the ``.env``
 file beside the Compose file; memory in bytes or with b/k/m/g units (``512M``, ``1g``, ``512mb``);
 limits from ``deploy.resources.limits`` (or the legacy ``cpus``/``mem_limit``); ``environment``
-as a list or a map; short and long port and volume syntax.
+as a list or a map; short and long port and volume syntax. A value of the wrong type (``deploy:
+x``, ``ports: '8080:80'``, a port of 70000) is one usage error naming the file, line and key.
 
-Secrets: of each service's environment only the documented, non-secret variables are kept
-(:data:`KEPT_ENVIRONMENT`); every other value is dropped while reading and never reaches a
-result, report or evidence. Password flags in a command are masked the same way.
+Secrets: a value is interpolated only where it must be parsed or compared as Compose would see it
+(image, restart, limits, ports, volumes, the logging driver and its awslogs options, and the
+documented non-secret variables of :data:`KEPT_ENVIRONMENT`). Everything else that could carry a
+secret keeps the text as written (a command shows ``--requirepass ${REDIS_PASSWORD}``, a logging
+option ``${SPLUNK_TOKEN}``); other environment values are dropped while reading and never reach a
+result, report or evidence, and a password flag's literal value in a command is masked.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from conformance.errors import UsageError
-from conformance.yamlfile import load_yaml
+from conformance.yamlfile import YamlDocument, dotted, load_yaml, read_text, shown
 
 KEPT_ENVIRONMENT = frozenset({"SPRING_PROFILES_ACTIVE", "NODE_ENV"})
+KEPT_LOGGING_OPTIONS = frozenset(
+    {"awslogs-region", "awslogs-group", "awslogs-stream", "awslogs-stream-prefix"}
+)
 SECRET_FLAGS = frozenset({"--requirepass", "--masterauth", "--password"})
 _VARIABLE = re.compile(
     r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
@@ -33,6 +41,9 @@ _VARIABLE = re.compile(
 )
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_REFERENCE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+_PORTS = re.compile(r"(?P<start>\d{1,5})(?:-(?P<end>\d{1,5}))?")
+Loc = tuple[str, ...]
 
 
 class ComposeService(BaseModel):
@@ -42,12 +53,12 @@ class ComposeService(BaseModel):
     restart: str | None
     cpus: float | None
     memory_bytes: int | None
-    published_ports: list[int]
-    environment: dict[str, str]
-    command: list[str] | None
+    published_ports: list[int]  # host ports; 0 where Docker picks one (no host port given)
+    environment: dict[str, str]  # KEPT_ENVIRONMENT only
+    command: list[str] | None  # as written, password flags masked
     volume_targets: list[str]
     logging_driver: str | None
-    logging_options: dict[str, str]
+    logging_options: dict[str, str]  # awslogs options interpolated, the others as written
 
 
 class ComposeProject(BaseModel):
@@ -56,72 +67,214 @@ class ComposeProject(BaseModel):
 
 
 def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> ComposeProject:
-    """Read ``path``; a YAML or Compose error is one UsageError naming the file (and line)."""
-    if not path.is_file():
-        raise UsageError(f"--compose-file {path}: no such file")
-    raw = load_yaml(path, "--compose-file")
-    if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
-        raise UsageError(f"{path}: not a Compose file (no 'services' mapping)")
+    """Read ``path``; a YAML or Compose error is one UsageError naming the file, line and key."""
+    doc = load_yaml(path, "--compose-file")
+    services = doc.data.get("services") if isinstance(doc.data, dict) else None
+    if not isinstance(services, dict):
+        raise UsageError(f"{doc.where(('services',))}: not a Compose file (no 'services' mapping)")
     variables = {
         **_dotenv(path.parent / ".env"),
         **(environ if environ is not None else os.environ),
     }
-    services = {}
-    for name, body in raw["services"].items():
-        if not isinstance(body, dict):
-            raise UsageError(f"{path}: services.{name}: expected a mapping")
-        services[str(name)] = _service(path, str(name), body, variables)
-    return ComposeProject(path=str(path), services=services)
-
-
-def _service(
-    path: Path, name: str, body: dict[str, Any], variables: Mapping[str, str]
-) -> ComposeService:
-    def sub(value: Any, key: str) -> str:
-        return interpolate(str(value), variables, f"{path}: services.{name}.{key}")
-
-    limits = ((body.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-    cpus = limits.get("cpus", body.get("cpus"))
-    memory = limits.get("memory", body.get("mem_limit"))
-    command = body.get("command")
-    logging = body.get("logging") or {}
-    return ComposeService(
-        name=name,
-        image=sub(body["image"], "image") if "image" in body else None,
-        image_raw=str(body["image"]) if "image" in body else None,
-        restart=sub(body["restart"], "restart") if "restart" in body else None,
-        cpus=float(sub(cpus, "cpus")) if cpus is not None else None,
-        memory_bytes=(
-            memory_bytes(sub(memory, "memory"), f"{path}: services.{name}.memory")
-            if memory is not None
-            else None
-        ),
-        published_ports=[
-            p for port in body.get("ports") or [] if (p := _published(sub_any(port, sub)))
-        ],
-        environment=_environment(body.get("environment"), sub),
-        command=(
-            _mask(
-                shlex.split(sub(command, "command"))
-                if isinstance(command, str)
-                else [sub(c, "command") for c in command]
-            )
-            if command is not None
-            else None
-        ),
-        volume_targets=[_volume_target(sub_any(v, sub)) for v in body.get("volumes") or []],
-        logging_driver=sub(logging["driver"], "logging") if "driver" in logging else None,
-        logging_options={
-            str(k): sub(v, "logging") for k, v in (logging.get("options") or {}).items()
+    return ComposeProject(
+        path=str(path),
+        services={
+            str(name): _Service(doc, str(name), variables).read(body)
+            for name, body in services.items()
         },
     )
 
 
-def sub_any(value: Any, sub: Any) -> Any:
-    """Interpolate a short-syntax string, or each value of a long-syntax mapping."""
-    if isinstance(value, dict):
-        return {k: sub(v, "entry") if isinstance(v, str) else v for k, v in value.items()}
-    return sub(value, "entry")
+class _Service:
+    """Reads one service, checking each value's type as it goes."""
+
+    def __init__(self, doc: YamlDocument, name: str, variables: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.name = name
+        self.variables = variables
+
+    def fail(self, loc: Loc, problem: str) -> UsageError:
+        return UsageError(f"{self.at(loc)}: {problem}")
+
+    def mapping(self, value: Any, loc: Loc) -> dict[Any, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(loc, f"expected a mapping, not {_kind(value)}")
+        return value
+
+    def listing(self, value: Any, loc: Loc) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(loc, f"expected a list (Compose requires one), not {_kind(value)}")
+        return value
+
+    def text(self, value: Any, loc: Loc, numbers: bool = False) -> str:
+        """A scalar as written; a number only where Compose accepts one."""
+        if isinstance(value, str) or (
+            numbers and isinstance(value, int | float) and not isinstance(value, bool)
+        ):
+            return str(value)
+        wanted = "a string or a number" if numbers else "a string"
+        hint = " (quote it: YAML reads yes, no, on and off as booleans)" * isinstance(value, bool)
+        raise self.fail(loc, f"expected {wanted}, not {_kind(value)}{hint}")
+
+    def at(self, loc: Loc) -> str:
+        """``file:line: services.NAME.key`` for a message."""
+        full = ("services", self.name, *loc)
+        return f"{self.doc.where(full)}: {dotted(full)}"
+
+    def resolved(self, value: Any, loc: Loc, numbers: bool = False) -> str:
+        """The scalar as Compose would see it, variables substituted."""
+        return interpolate(self.text(value, loc, numbers), self.variables, self.at(loc))
+
+    def read(self, body: Any) -> ComposeService:
+        if not isinstance(body, dict):
+            raise self.fail((), f"expected a mapping, not {_kind(body)}")
+        deploy = self.mapping(body.get("deploy"), ("deploy",))
+        resources = self.mapping(deploy.get("resources"), ("deploy", "resources"))
+        limits = self.mapping(resources.get("limits"), ("deploy", "resources", "limits"))
+        logging = self.mapping(body.get("logging"), ("logging",))
+        image = body.get("image")
+        return ComposeService(
+            name=self.name,
+            image=self.resolved(image, ("image",)) if image is not None else None,
+            image_raw=self.text(image, ("image",)) if image is not None else None,
+            restart=self.resolved(body["restart"], ("restart",)) if "restart" in body else None,
+            cpus=self.cpus(limits, body),
+            memory_bytes=self.memory(limits, body),
+            published_ports=[
+                port
+                for index, item in enumerate(self.listing(body.get("ports"), ("ports",)))
+                for port in self.published(item, ("ports", str(index)))
+            ],
+            environment=self.environment(body.get("environment")),
+            command=self.command(body.get("command")),
+            volume_targets=[
+                self.volume_target(item, ("volumes", str(index)))
+                for index, item in enumerate(self.listing(body.get("volumes"), ("volumes",)))
+            ],
+            logging_driver=(
+                self.resolved(logging["driver"], ("logging", "driver"))
+                if "driver" in logging
+                else None
+            ),
+            logging_options=self.logging_options(logging.get("options")),
+        )
+
+    def cpus(self, limits: dict[Any, Any], body: dict[Any, Any]) -> float | None:
+        loc, value = _limit(limits, "cpus", body, "cpus")
+        if value is None:
+            return None
+        text = self.resolved(value, loc, numbers=True)
+        try:
+            cpus = float(text)
+        except ValueError:
+            cpus = math.nan
+        if not math.isfinite(cpus) or cpus < 0:
+            raise self.fail(loc, f"{shown(text)} is not a number of CPUs (e.g. 0.5)")
+        return cpus
+
+    def memory(self, limits: dict[Any, Any], body: dict[Any, Any]) -> int | None:
+        loc, value = _limit(limits, "memory", body, "mem_limit")
+        if value is None:
+            return None
+        return memory_bytes(self.resolved(value, loc, numbers=True), self.at(loc))
+
+    def published(self, item: Any, loc: Loc) -> Iterator[int]:
+        """The host ports one ``ports`` entry publishes (short or long syntax)."""
+        if isinstance(item, dict):
+            if "target" not in item:
+                raise self.fail(loc, "a long-syntax port needs a target")
+            target = (*loc, "target")
+            self.port_range(self.resolved(item["target"], target, numbers=True), target, 1)
+            if item.get("published") in (None, ""):
+                yield 0
+                return
+            published = self.resolved(item["published"], (*loc, "published"), numbers=True)
+            yield from self.port_range(published, (*loc, "published"), 0)
+            return
+        spec = self.resolved(item, loc, numbers=True)
+        mapping, _, protocol = spec.partition("/")
+        if protocol not in ("", "tcp", "udp", "sctp"):
+            raise self.fail(loc, f"{shown(spec)}: unknown protocol {shown(protocol)}")
+        if mapping.startswith("["):  # [::1]:8080:80
+            mapping = mapping.partition("]")[2].removeprefix(":")
+        parts = mapping.rsplit(":", 2)
+        self.port_range(parts[-1], loc, 1, spec)
+        host = parts[-2] if len(parts) > 1 else ""
+        if not host:
+            yield 0
+            return
+        yield from self.port_range(host, loc, 0, spec)
+
+    def port_range(self, text: str, loc: Loc, lowest: int, entry: str = "") -> list[int]:
+        """``80`` or ``8000-8010`` as the ports it names, each ``lowest``-65535."""
+        match = _PORTS.fullmatch(text.strip())
+        start = int(match["start"]) if match else -1
+        end = int(match["end"] or start) if match else -1
+        if not match or not lowest <= start <= end <= 65535:
+            within = f"{shown(entry)}: " if entry and entry != text else ""
+            problem = f"{shown(text)} is not a port or port range ({lowest}-65535)"
+            raise self.fail(loc, within + problem)
+        return list(range(start, end + 1))
+
+    def environment(self, value: Any) -> dict[str, str]:
+        """Only the documented non-secret variables; other values are dropped unread."""
+        pairs: list[tuple[str, Any, Loc]] = []
+        if isinstance(value, dict):
+            pairs = [(str(k), v, ("environment", str(k))) for k, v in value.items()]
+        elif value is not None and not isinstance(value, list):
+            raise self.fail(("environment",), f"expected a list or a mapping, not {_kind(value)}")
+        else:
+            for index, item in enumerate(value or []):
+                loc = ("environment", str(index))
+                key, sep, text = self.text(item, loc, numbers=True).partition("=")
+                pairs.append((key, text if sep else None, loc))
+        return {
+            key: self.resolved(str(item).lower() if isinstance(item, bool) else item, loc, True)
+            for key, item, loc in pairs
+            if key in KEPT_ENVIRONMENT and item is not None
+        }
+
+    def command(self, value: Any) -> list[str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                return _mask(shlex.split(value))
+            except ValueError as exc:  # "No closing quotation"
+                raise self.fail(("command",), str(exc)) from None
+        items = self.listing(value, ("command",))
+        return _mask([self.text(v, ("command", str(i)), True) for i, v in enumerate(items)])
+
+    def volume_target(self, item: Any, loc: Loc) -> str:
+        if isinstance(item, dict):
+            return self.resolved(item.get("target", ""), (*loc, "target"))
+        parts = self.resolved(item, loc).split(":")
+        return parts[1] if len(parts) > 1 else parts[0]
+
+    def logging_options(self, value: Any) -> dict[str, str]:
+        options = self.mapping(value, ("logging", "options"))
+        return {
+            str(key): (self.resolved if key in KEPT_LOGGING_OPTIONS else self.text)(
+                item, ("logging", "options", str(key)), True
+            )
+            for key, item in options.items()
+        }
+
+
+def _limit(limits: dict[Any, Any], key: str, body: dict[Any, Any], legacy: str) -> tuple[Loc, Any]:
+    """A resource limit from ``deploy.resources.limits``, else its legacy service key."""
+    if limits.get(key) is not None:
+        return ("deploy", "resources", "limits", key), limits[key]
+    return (legacy,), body.get(legacy)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number"}
+    return names.get(type(value), "empty" if value is None else f"a {type(value).__name__}")
 
 
 def interpolate(text: str, variables: Mapping[str, str], where: str) -> str:
@@ -149,52 +302,31 @@ def memory_bytes(text: str, where: str) -> int:
     """Docker's RAMInBytes: a plain number is bytes; k, m and g units are powers of 1024."""
     match = _MEMORY.match(text)
     if not match:
-        raise UsageError(f"{where}: {text!r} is not a memory size (e.g. 512M, 1g, 536870912)")
+        raise UsageError(f"{where}: {shown(text)} is not a memory size (e.g. 512M, 1g, 536870912)")
     return int(float(match[1]) * _UNITS[match[2].lower()])
 
 
-def _environment(value: Any, sub: Any) -> dict[str, str]:
-    """Only the documented non-secret variables; other values are dropped unread."""
-    pairs: list[tuple[str, Any]] = []
-    if isinstance(value, dict):
-        pairs = list(value.items())
-    elif isinstance(value, list):
-        for item in map(str, value):
-            key, sep, text = item.partition("=")
-            pairs.append((key, text if sep else None))
-    return {
-        str(k): sub(v, f"environment.{k}")
-        for k, v in pairs
-        if k in KEPT_ENVIRONMENT and v is not None
-    }
-
-
 def _mask(args: list[str]) -> list[str]:
-    return ["***" if i and args[i - 1] in SECRET_FLAGS else a for i, a in enumerate(args)]
-
-
-def _published(port: Any) -> int | None:
-    if isinstance(port, dict):
-        published = port.get("published")
-        return int(str(published).split("-")[0]) if published is not None else None
-    spec = str(port).split("/")[0]
-    parts = spec.rsplit(":", 2)
-    return int(parts[-2].split("-")[0]) if len(parts) >= 2 and parts[-2] else None
-
-
-def _volume_target(volume: Any) -> str:
-    if isinstance(volume, dict):
-        return str(volume.get("target", ""))
-    parts = str(volume).split(":")
-    return parts[1] if len(parts) > 1 else parts[0]
+    """A password flag's literal value (``--requirepass X``, ``--requirepass=X``) as ``***``;
+    a bare variable reference (``${REDIS_PASSWORD}``) is no secret and is kept as written."""
+    masked = []
+    for index, arg in enumerate(args):
+        flag, sep, value = arg.partition("=")
+        if sep and flag in SECRET_FLAGS and not _REFERENCE.fullmatch(value):
+            masked.append(f"{flag}=***")
+        elif index and args[index - 1] in SECRET_FLAGS and not _REFERENCE.fullmatch(arg):
+            masked.append("***")
+        else:
+            masked.append(arg)
+    return masked
 
 
 def _dotenv(path: Path) -> dict[str, str]:
     """The ``.env`` file Compose reads for interpolation (KEY=VALUE lines)."""
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}
     found = {}
-    for line in path.read_text().splitlines():
+    for line in read_text(path, "--compose-file (its .env)").splitlines():
         key, sep, value = line.strip().partition("=")
         if sep and key and not key.startswith("#"):
             found[key.removeprefix("export ").strip()] = value.strip().strip("'\"")

@@ -6,6 +6,8 @@ inherits the server's (or http's) directives, as nginx does for these array dire
 
 from __future__ import annotations
 
+import glob
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import crossplane
 from pydantic import BaseModel
 
 from conformance.errors import UsageError
+from conformance.yamlfile import require_regular_file, shown
 
 Block = list[dict[str, Any]]
 
@@ -51,8 +54,7 @@ class NginxConfig(BaseModel):
 
 def load_nginx(path: Path) -> NginxConfig:
     """Parse ``path`` and its includes; any parse error is one UsageError naming file:line."""
-    if not path.is_file():
-        raise UsageError(f"--nginx-conf {path}: no such file")
+    _require_regular_files(path)
     payload = crossplane.parse(str(path), combine=True, check_ctx=True, check_args=True)
     if payload["errors"]:
         first = payload["errors"][0]
@@ -63,11 +65,11 @@ def load_nginx(path: Path) -> NginxConfig:
     parsed: Block = payload["config"][0]["parsed"]
     events = _first(parsed, "events")
     http = _first(parsed, "http")
-    connections = _args(events["block"], "worker_connections") if events else None
+    connections = _first(events["block"], "worker_connections") if events else None
     http_block: Block = http["block"] if http else []
     return NginxConfig(
         path=str(path),
-        worker_connections=int(connections[0]) if connections else None,
+        worker_connections=_count(connections) if connections else None,
         zones={_zone(d["args"]): d["args"] for d in _all(http_block, "limit_req_zone")},
         upstreams={
             d["args"][0]: [s["args"][0] for s in _all(d["block"], "server")]
@@ -75,6 +77,41 @@ def load_nginx(path: Path) -> NginxConfig:
         },
         servers=[_server(d, http_block) for d in _all(http_block, "server")],
     )
+
+
+def _require_regular_files(path: Path) -> None:
+    """The file and everything it includes must be regular files: crossplane would open a FIFO
+    and wait for a writer forever. Each file is scanned alone first, for its includes."""
+    pending, seen = [(path, "--nginx-conf")], set()
+    while pending:
+        current, option = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        require_regular_file(current, option)
+        single = crossplane.parse(str(current), single=True, check_ctx=False, check_args=False)
+        for directive in _walk(single["config"][0]["parsed"] if single["config"] else []):
+            if directive["directive"] == "include" and directive["args"]:
+                pattern = path.parent / directive["args"][0]  # relative to the main file's dir
+                origin = f"{current}:{directive['line']}: include"
+                pending += [(Path(p), origin) for p in sorted(glob.glob(str(pattern)))]
+
+
+def _walk(block: Block) -> Iterator[dict[str, Any]]:
+    for directive in block:
+        yield directive
+        yield from _walk(directive.get("block") or [])
+
+
+def _count(directive: dict[str, Any]) -> int:
+    """A positive whole number argument, e.g. ``worker_connections 1024;``."""
+    value = str(directive["args"][0])
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and int(value) > 0):
+        raise UsageError(
+            f"{_where(directive)}: nginx.conf: {directive['directive']} {shown(value)} "
+            "is not a positive number"
+        )
+    return int(value)
 
 
 def _server(directive: dict[str, Any], http: Block) -> Server:

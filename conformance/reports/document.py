@@ -24,8 +24,8 @@ from markdown_it.token import Token
 from pydantic import BaseModel
 
 from conformance.checks import Check
-from conformance.errors import UsageError
 from conformance.spec import Documented, EnvironmentSpec, PhaseSpec
+from conformance.yamlfile import read_text
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DocOutcome = Literal["passed", "failed", "error"]
@@ -100,10 +100,8 @@ class Document:
 
     @classmethod
     def load(cls, path: Path) -> Document:
-        try:
-            return cls(path, path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"--architecture-doc {path}: {exc.strerror or exc}") from None
+        """A regular UTF-8 file only: a FIFO would hang the run, a binary file garble it."""
+        return cls(path, read_text(path, "--architecture-doc", max_bytes=8 * 1024 * 1024))
 
     def where(self, line: int) -> str:
         return f"{self.path}:{line}"

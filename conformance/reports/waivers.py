@@ -1,7 +1,8 @@
 """Waivers: accept a known deviation for a while without turning the gate off.
 
-A waiver names a check id or a glob pattern (``sg.*``), and must give a reason, an owner and an
-expiry date; a waiver without any of them is rejected. A failing check that an active waiver
+A waiver names a check id or a glob pattern within one area (``sg.*``; a pattern that could
+match every check, like ``*``, is rejected), and must give a reason, an owner and an expiry
+date; a waiver without any of them is rejected. A failing check that an active waiver
 matches is reported WAIVED and does not fail the gate. A waiver applies through the end of its
 expiry date in the file's ``timezone`` (UTC unless the file states one), and from then on the
 check fails again and the report says the waiver expired. Waivers that match no check, or only
@@ -13,16 +14,17 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from conformance.checks import Result
 from conformance.errors import UsageError
-from conformance.yamlfile import load_yaml
+from conformance.yamlfile import dotted, load_yaml, problem, shown
 
 WaiverState = Literal["applied", "expired", "not needed", "unmatched"]
 
@@ -37,12 +39,30 @@ class Waiver(BaseModel):
     owner: str = Field(min_length=1)
     expires: date = Field(description="The last day the waiver applies (inclusive).")
 
+    @field_validator("check")
+    @classmethod
+    def _narrow(cls, value: str) -> str:
+        """The area (the id up to its first dot) is spelled out, so a waiver can never cover
+        every check: ``sg.*`` is one area's checks, ``*`` or ``*.cidr`` would be all areas'."""
+        area, dot, _ = value.partition(".")
+        if not value.isprintable() or " " in value:
+            raise ValueError(f"{shown(value)} is not a check id or pattern")
+        if not dot or not area or any(c in area for c in "*?[]"):
+            raise ValueError(
+                f"{shown(value)} does not name a check or an area: write a check id or a "
+                "pattern within one area, such as 'sg.*'"
+            )
+        return value
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _calendar_date(cls, value: Any) -> Any:
+        if isinstance(value, int | float):  # pydantic would read a number as a Unix time
+            raise ValueError(f"{shown(value)} is not a date (YYYY-MM-DD)")
+        return value
+
     def matches(self, check_id: str) -> bool:
         return fnmatch.fnmatchcase(check_id, self.check)
-
-    def ends(self, zone: ZoneInfo) -> datetime:
-        """The instant the waiver stops applying: midnight after its expiry date, in ``zone``."""
-        return datetime.combine(self.expires + timedelta(days=1), time(0), tzinfo=zone)
 
 
 class WaiverFile(BaseModel):
@@ -56,8 +76,10 @@ class WaiverFile(BaseModel):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like UTC)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {shown(value)} (use an IANA name like UTC)"
+            ) from None
         return value
 
 
@@ -104,7 +126,8 @@ class Waivers:
         return ZoneInfo(self.file.timezone)
 
     def active(self, waiver: Waiver) -> bool:
-        return self.now < waiver.ends(self.zone)
+        """Through the last second of the expiry date in the file's zone (9999-12-31 too)."""
+        return self.now.astimezone(self.zone).date() <= waiver.expires
 
     def apply(self, result: Result) -> Result:
         """The result as the gate sees it: a failure an active waiver matches becomes WAIVED."""
@@ -151,22 +174,25 @@ class Waivers:
 
 def load_waivers(path: Path, now: datetime | None = None) -> Waivers:
     """Read and validate a waiver file; any problem is one clear :class:`UsageError`."""
-    raw = load_yaml(path, "--waivers")
+    doc = load_yaml(path, "--waivers")
     try:
-        parsed = WaiverFile.model_validate(raw)
+        parsed = WaiverFile.model_validate(doc.data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{_location(raw, err['loc'])}{err['msg']}" for err in exc.errors(include_url=False)
-        )
-        raise UsageError(f"{path}: invalid waiver file: {problems}") from None
+        errors = exc.errors(include_url=False)
+        problems = "; ".join(_located(doc.data, err) for err in errors)
+        raise UsageError(
+            f"{doc.where(errors[0]['loc'])}: invalid waiver file: {problems}"
+        ) from None
     return Waivers(parsed, path, now or datetime.now(UTC))
 
 
-def _location(raw: Any, loc: tuple[int | str, ...]) -> str:
-    """'waiver 2 (sg.*): reason: ' for a problem in the second waiver."""
-    if len(loc) >= 2 and loc[0] == "waivers" and isinstance(loc[1], int):
-        entry = raw["waivers"][loc[1]] if isinstance(raw, dict) else None
-        name = entry.get("check") if isinstance(entry, dict) else None
-        rest = ".".join(str(p) for p in loc[2:])
-        return f"waiver {loc[1] + 1}{f' ({name})' if name else ''}: {rest + ': ' if rest else ''}"
-    return ".".join(str(p) for p in loc) + ": " if loc else ""
+def _located(raw: Any, error: ErrorDetails) -> str:
+    """'waiver 2 (sg.*): reason: ...' for a problem in the second waiver."""
+    loc = error["loc"]
+    if len(loc) < 2 or loc[0] != "waivers" or not isinstance(loc[1], int):
+        return problem(error)
+    entries = raw.get("waivers") if isinstance(raw, dict) else None
+    entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+    name = entry.get("check") if isinstance(entry, dict) else None
+    label = f" ({dotted([name])})" if isinstance(name, str) and name else ""
+    return f"waiver {loc[1] + 1}{label}: {problem(error, within=2)}"
