@@ -5,7 +5,7 @@ or a running service — into a normalized model. :class:`HostTargets` holds wha
 the suite at (``--nginx-conf``, ``--redis-url`` …) and reads each resource at most once per run.
 A resource that was not given makes its checks *skipped* with the option to pass; one that
 cannot be reached makes them *error* with the reason, as an AWS section that cannot be collected
-does. Credentials inside URLs and DSNs are never shown.
+does. Credentials inside URLs and DSNs are never shown (:mod:`conformance.redact`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from conformance.inventory import CollectionFailure, NotCollected
+from conformance.redact import scrub
 
 if TYPE_CHECKING:  # the readers import their client libraries only when a check needs them
     from conformance.host.compose import ComposeProject
@@ -34,21 +34,11 @@ LIVE_PREFIXES = ("tls.", "ratelimit.", "container.", "redis.", "db.")
 
 
 class Unreachable(Exception):
-    """A host resource was given but could not be read; the message says why (no secrets)."""
+    """A host resource was given but could not be read; the message says why. It is scrubbed
+    here, once, because client libraries put the URL or DSN they were given in their errors."""
 
-
-def redact(url: str) -> str:
-    """A URL or DSN with any password replaced, fit to show in a message."""
-    if "://" not in url:
-        return " ".join(
-            "password=***" if part.lower().startswith("password=") else part for part in url.split()
-        )
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))
 
 
 @dataclass
@@ -60,9 +50,10 @@ class HostTargets:
     tls_endpoint: str | None = None
     http_endpoint: str | None = None
     rate_limit_probe: bool = False
-    docker_host: str | None = None
-    redis_url: str | None = None
-    db_dsn: str | None = None
+    # Options that may hold a password stay out of the repr (a traceback's locals).
+    docker_host: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    db_dsn: str | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def read(self, resource: str, option: str, given: G | None, reader: Callable[[G], T]) -> T:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import docker
 from docker.errors import DockerException
+from docker.utils import parse_host
 from pydantic import BaseModel
 from requests import RequestException
 
-from conformance.host import Unreachable, redact
+from conformance.errors import UsageError
+from conformance.host import Unreachable
+from conformance.redact import hide_quoted, register_url, scrub
 
 COMPOSE_SERVICE = "com.docker.compose.service"
 
@@ -26,8 +29,17 @@ class Container(BaseModel):
     running: bool
 
 
+def check_host(url: str) -> None:
+    """--docker-host as the Docker SDK will read it (it takes no user:password in the URL)."""
+    try:
+        parse_host(url)
+    except (DockerException, ValueError) as exc:
+        raise UsageError(f"--docker-host {scrub(url)}: {hide_quoted(str(exc))}") from None
+
+
 def running_containers(base_url: str) -> dict[str, Container]:
     """Containers by Compose service (the newest wins when a service has several)."""
+    register_url(base_url)
     try:
         client = docker.DockerClient(
             base_url=base_url, timeout=10, use_ssh_client=base_url.startswith("ssh://")
@@ -51,5 +63,8 @@ def running_containers(base_url: str) -> dict[str, Container]:
             return found
         finally:
             client.close()
-    except (DockerException, RequestException) as exc:
-        raise Unreachable(f"{redact(base_url)}: {exc}") from None
+    except ValueError as exc:  # the SDK parsing the URL quotes a piece of it (an invalid port)
+        raise Unreachable(f"{base_url}: {hide_quoted(str(exc))}") from None
+    except (DockerException, RequestException, OSError) as exc:
+        # The SDK's and requests' messages repeat the URL, userinfo included: Unreachable scrubs.
+        raise Unreachable(f"{base_url}: {exc}") from None

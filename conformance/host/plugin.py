@@ -7,16 +7,18 @@ Compose file is one clear usage error (file:line, exit 4) rather than a failure 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from conformance import redaction_plugin, validate
 from conformance.errors import ConformanceError, UsageError
 from conformance.host import LIVE_PREFIXES, HostTargets
-from conformance.host.tls import split_endpoint
 from conformance.plugin import SESSION
+from conformance.redact import register_environment, register_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,7 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Hand the host targets to the conformance session; parse the files up front."""
+    """Register the secrets the options hold before anything can show them; hand the host
+    targets to the conformance session; validate the options and parse the files up front."""
+    redaction_plugin.register(config)
+    register_environment(os.environ)
+    for option in ("db_dsn", "redis_url", "docker_host", "endpoint_url"):
+        register_url(config.getoption(option, None))
     session = config.stash.get(SESSION, None)
     if session is None:
         return
@@ -93,18 +100,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _remote_files(config: pytest.Config, host: HostTargets) -> HostTargets:
-    """With --ssh-host, the file options name files on that host: copy them into a temp dir
-    (removed at exit) so the same loaders parse them."""
+    """With --ssh-host, the file options name files on that host: copy them (those files and
+    what nginx.conf includes, never a key) into a private temp dir so the same loaders parse
+    them. Its cleanup is registered before the copy starts, so it runs however the run ends:
+    tests done, a usage error, Ctrl-C or SIGTERM; a SIGKILLed run's copy goes at the next run."""
     from pathlib import PurePosixPath
 
-    from conformance.host.ssh import SshHost, fetch
+    from conformance.host.ssh import SshHost, copy_directory, fetch
 
     target = SshHost.parse(config.getoption("ssh_host"))
     if host.nginx_conf is None and host.compose_file is None:
         raise UsageError(
             "--ssh-host needs --nginx-conf and/or --compose-file (their paths on that host)"
         )
-    directory = Path(tempfile.mkdtemp(prefix="conformance-ssh-"))
+    directory = copy_directory()
     config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
     nginx, compose = fetch(
         target,
@@ -149,8 +158,28 @@ def _validate(host: HostTargets) -> None:
         ("--tls-endpoint", host.tls_endpoint),
         ("--http-endpoint", host.http_endpoint),
     ):
-        if endpoint is not None and split_endpoint(endpoint, 0)[1] == 0:
-            raise UsageError(f"{option} {endpoint!r}: expected HOST:PORT")
+        if endpoint is not None:
+            validate.host_port(endpoint, option)
+    # Each URL as its client library will read it, so a bad one is one line here rather than
+    # a traceback (holding the URL) later; the libraries are imported only for a given option.
+    try:
+        if host.redis_url is not None:
+            from conformance.host.redis import check_url
+
+            check_url(host.redis_url)
+        if host.db_dsn is not None:
+            from conformance.host.postgres import check_dsn
+
+            check_dsn(host.db_dsn)
+        if host.docker_host is not None:
+            from conformance.host.docker import check_host
+
+            check_host(host.docker_host)
+    except ImportError as exc:
+        raise UsageError(
+            f"the host options need {exc.name}: "
+            "pip install 'accountabilityatlas-conformance[suite]'"
+        ) from None
     if host.rate_limit_probe:
         if host.tls_endpoint is None:
             raise UsageError("--rate-limit-probe needs --tls-endpoint (the nginx to probe)")
