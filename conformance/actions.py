@@ -12,6 +12,7 @@ from __future__ import annotations
 PREFIXES = {
     "elbv2": "elasticloadbalancing",
     "elb": "elasticloadbalancing",
+    "dynamodbstreams": "dynamodb",
     "opensearch": "es",
     "resourcegroupstaggingapi": "tag",
     "stepfunctions": "states",
@@ -43,30 +44,49 @@ EXCEPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("logs", "ListTagsForResource"): ("logs:ListTagsForResource", "logs:ListTagsLogGroup"),
 }
 
-# Actions that read secret material, object contents or credentials: never granted to the
-# conformance role, whatever a collector calls (the guard refuses the calls too). ssm:GetParameter
-# is not here: IAM cannot tell a decrypting read from a plain one (the guard can, and refuses it).
+# Actions that read secret material, object contents, credentials or data: never granted to the
+# conformance role, and denied outright, so the role stays safe if someone later attaches a broader
+# read-only policy to it too. The guard never sends these operations either: they are not on its
+# allow-list (conformance/guard.py).
 FORBIDDEN = frozenset(
     {
-        "s3:GetObject",
-        "s3:GetObjectVersion",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:BatchGetSecretValue",
-        "kms:Decrypt",
-        "ecr:GetAuthorizationToken",
-        "ecr:GetDownloadUrlForLayer",
-        "ec2:GetPasswordData",
-        "ec2:GetConsoleOutput",
-        "ec2:GetConsoleScreenshot",
-        "dynamodb:GetItem",
+        "athena:GetQueryResults",
+        "codeartifact:GetAuthorizationToken",
+        "codecommit:GetFile",
+        "cognito-identity:GetCredentialsForIdentity",
         "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:GetRecords",  # DynamoDB Streams
         "dynamodb:Query",
         "dynamodb:Scan",
+        "ec2:DescribeInstanceAttribute",  # userData
+        "ec2:GetConsoleOutput",
+        "ec2:GetConsoleScreenshot",
+        "ec2:GetLaunchTemplateData",  # userData
+        "ec2:GetPasswordData",
+        "ecr-public:GetAuthorizationToken",
+        "ecr:GetAuthorizationToken",
+        "ecr:GetDownloadUrlForLayer",
+        "glue:GetConnection",  # connection passwords
         "kinesis:GetRecords",
+        "kms:Decrypt",
+        "lambda:GetFunction",  # environment variables and a code download URL
+        "lightsail:GetRelationalDatabaseMasterUserPassword",
+        "logs:FilterLogEvents",
         "logs:GetLogEvents",
         "logs:GetLogRecord",
-        "logs:FilterLogEvents",
+        "logs:GetQueryResults",
+        "rds-db:connect",  # what an RDS IAM auth token (generate_db_auth_token) is signed for
+        "redshift:GetClusterCredentials",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "secretsmanager:BatchGetSecretValue",
+        "secretsmanager:GetSecretValue",
         "sqs:ReceiveMessage",
+        "ssm:GetParameter",  # IAM cannot tell a decrypting read from a plain one
+        "ssm:GetParameterHistory",
+        "ssm:GetParameters",
+        "ssm:GetParametersByPath",
     }
 )
 

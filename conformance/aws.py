@@ -1,7 +1,9 @@
 """boto3 clients for a target: one per service and region, guarded and counted.
 
-Every client built here carries the read-only guard and records each API call it makes, so
-the evidence can list them and the tests can prove that no call is repeated.
+Every client the suite reads with is built by ``Clients``: it carries the read-only guard and
+records each API call it makes, so the evidence can list them and the tests can prove that no call
+is repeated. Nothing about a built ``Clients`` makes it writable; the provisioner of reference
+environments has its own factory (``fixtures.provision.WritableLocalClients``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from conformance import guard
 from conformance.actions import iam_action
+from conformance.errors import TargetError
 
 GLOBAL_SERVICES = frozenset({"iam", "route53", "cloudfront"})
 
@@ -25,6 +29,15 @@ CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=30,
 )
+# In-process moto: the endpoint is AWS's own name, which moto intercepts, whatever
+# AWS_ENDPOINT_URL*, a profile's endpoint_url or the FIPS/dual-stack settings say.
+IN_PROCESS_CONFIG = Config(
+    ignore_configured_endpoint_urls=True, use_fips_endpoint=False, use_dualstack_endpoint=False
+)
+
+
+class NotIntercepted(TargetError):
+    """A request of an in-process client reached the network stage: it is stopped there."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +55,16 @@ class ApiCall:
 @dataclass
 class CallLog:
     calls: list[ApiCall] = field(default_factory=list)
+    refused: list[ApiCall] = field(default_factory=list)  # stopped by the guard, never sent
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, call: ApiCall) -> None:
         with self._lock:
             self.calls.append(call)
+
+    def record_refused(self, call: ApiCall) -> None:
+        with self._lock:
+            self.refused.append(call)
 
     def repeated(self) -> list[ApiCall]:
         """Calls made more than once with identical parameters in the same region."""
@@ -62,31 +80,38 @@ def _digest(params: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class Clients:
-    """Client factory for one target: read-only and recorded unless ``read_only`` is False.
+def _answer_in_process(event_name: str, request: Any, **kwargs: Any) -> Any:
+    """The only ``before-send`` answer of an in-process client: moto's, or none at all. botocore
+    sends whatever no handler answered, so a request moto does not recognise (or one made with no
+    mock active) is stopped here instead."""
+    from moto.core.models import botocore_stubber
 
-    Only the provisioner of reference environments builds a writable factory, and it does so
-    for local endpoints only (see ``fixtures.provision``).
-    """
+    response = botocore_stubber(event_name, request, **kwargs)
+    if response is None:
+        raise NotIntercepted(
+            f"in-process moto did not answer {request.method} {request.url}; the embedded "
+            "target sends nothing over the network"
+        )
+    return response
+
+
+class ClientFactory:
+    """boto3 clients per service and region, built on first use. ``in_process``: clients for
+    in-process moto that can never send a request over the network."""
 
     def __init__(
         self,
         region: str,
         endpoint_url: str | None = None,
         session: boto3.Session | None = None,
-        log: CallLog | None = None,
-        read_only: bool = True,
         config: Config = CLIENT_CONFIG,
-        emulator: str | None = None,
+        in_process: bool = False,
     ) -> None:
         self.region = region
-        self.emulator = emulator  # e.g. "LocalStack 4.9.2 (community edition)", named in skips
-        self.config = config
-        self.account: str | None = None  # set when the target verified whose account it is
         self.endpoint_url = endpoint_url
         self.session = session or boto3.Session()
-        self.log = log if log is not None else CallLog()
-        self.read_only = read_only
+        self._config = config.merge(IN_PROCESS_CONFIG) if in_process else config
+        self._in_process = in_process
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 
@@ -95,20 +120,79 @@ class Clients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._build(service, region)
+                client = self.session.client(
+                    service, region_name=region, endpoint_url=self.endpoint_url, config=self._config
+                )
+                if self._in_process:
+                    from moto.core.models import botocore_stubber
+
+                    client.meta.events.unregister("before-send", botocore_stubber)
+                    client.meta.events.register("before-send", _answer_in_process)
+                self._prepare(client, service, region)
+                self._clients[key] = client
             return self._clients[key]
 
-    def _build(self, service: str, region: str) -> Any:
-        client = self.session.client(
-            service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
-        )
+    def _prepare(self, client: Any, service: str, region: str) -> None:
+        """What a kind of factory adds to each client it builds, before the client is used."""
+
+
+class Clients(ClientFactory):
+    """The suite's clients for one target: read-only and recorded, always."""
+
+    def __init__(
+        self,
+        region: str,
+        endpoint_url: str | None = None,
+        session: boto3.Session | None = None,
+        log: CallLog | None = None,
+        config: Config = CLIENT_CONFIG,
+        emulator: str | None = None,
+        in_process: bool = False,
+    ) -> None:
+        super().__init__(region, endpoint_url, session, config, in_process)
+        self.emulator = emulator  # e.g. "LocalStack 4.9.2 (community edition)", named in skips
+        self.account: str | None = None  # set when the target verified whose account it is
+        self.log = log if log is not None else CallLog()
+
+    def _prepare(self, client: Any, service: str, region: str) -> None:
         recorded_region = "global" if service in GLOBAL_SERVICES else region
+        log = self.log
 
         def before_parameter_build(model: Any, params: dict[str, Any], **_: Any) -> None:
             # Runs before the request is serialized or signed: a refusal sends nothing.
-            if self.read_only:
-                guard.enforce(service, model.name, params)
-            self.log.record(ApiCall(service, model.name, recorded_region, _digest(params)))
+            call = ApiCall(service, model.name, recorded_region, _digest(params))
+            try:
+                guard.enforce(service, model.name)
+            except guard.MutationRefused:
+                log.record_refused(call)
+                raise
+            log.record(call)
+
+        def before_sign(operation_name: str, **_: Any) -> None:
+            # Signing without an API call (an RDS IAM auth token: "connect") is refused too.
+            guard.enforce(service, operation_name)
 
         client.meta.events.register("before-parameter-build.*.*", before_parameter_build)
-        return client
+        client.meta.events.register("before-sign.*.*", before_sign)
+        client.meta.events.register("before-parse.*.*", refuse_incomplete_answer)
+
+
+JSON_PROTOCOLS = frozenset({"json", "rest-json"})
+
+
+def refuse_incomplete_answer(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """Raise on an answer cut short or not parsable, which botocore would read as an empty one:
+    it does not enforce Content-Length, and it reads a JSON body that does not parse as ``{}``.
+    An empty answer would pass for an empty account; this makes it the section's failure."""
+    body = response_dict.get("body")
+    if not isinstance(body, bytes) or operation_model.http.get("method") == "HEAD":
+        return  # a streamed body is read later; a HEAD answer has a length and no body
+    length = str(response_dict["headers"].get("content-length", ""))
+    if length.isdigit() and int(length) != len(body):
+        raise ResponseParserError(f"the answer was cut short: {len(body)} of {length} bytes")
+    protocol = operation_model.service_model.resolved_protocol
+    if body and protocol in JSON_PROTOCOLS and response_dict["status_code"] < 300:
+        try:
+            json.loads(body)
+        except ValueError:
+            raise ResponseParserError("the answer is not valid JSON") from None

@@ -1,64 +1,81 @@
-"""The read-only guard: refuses, before it is sent, any AWS operation that is not a read.
+"""The read-only guard: the suite sends exactly the operations its collectors call, nothing else.
 
-Reads are operations named Describe*, List*, Get*, Head* or in ``EXTRA_READS``. Some operations
-look like reads but return secret material or credentials; they are refused by name.
+``READ_OPERATIONS`` is the one committed list. Every client the suite reads with refuses any other
+operation before it is serialized, signed or sent; the IAM policy is generated from the same list
+(``conformance/policy.py``); and ``tests/test_policy.py`` fails when the collectors call an
+operation that is not on it, or no longer call one that is. A read that returns secrets,
+credentials or data (``GetSecretValue``, ``lambda:GetFunction``, ``GetQueryResults``, …) is
+refused like a write: it is simply not on the list.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from conformance.errors import ConformanceError
 
-READ_PREFIXES = ("Describe", "List", "Get", "Head")
-EXTRA_READS = frozenset(
-    {"LookupEvents", "SearchResources", "BatchGetRepositoryScanningConfiguration"}
-)
-# (service, operation) pairs that read secret material, object contents or credentials.
-REFUSED_READS = frozenset(
+# (boto3 client name, operation name): every operation the suite sends.
+READ_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        ("secretsmanager", "GetSecretValue"),
-        ("secretsmanager", "BatchGetSecretValue"),
-        ("secretsmanager", "GetRandomPassword"),
-        ("s3", "GetObject"),
-        ("s3", "GetObjectTorrent"),
-        ("ecr", "GetAuthorizationToken"),
-        ("ecr", "GetDownloadUrlForLayer"),
-        ("ec2", "GetPasswordData"),
-        ("sts", "GetSessionToken"),
-        ("sts", "GetFederationToken"),
-        ("rds", "GetRdsAuthToken"),
-        ("kms", "GetParametersForImport"),
-        # Data, not configuration: table items, stream records, log lines, console output.
-        ("dynamodb", "GetItem"),
-        ("kinesis", "GetRecords"),
-        ("logs", "GetLogEvents"),
-        ("logs", "GetLogRecord"),
-        ("ec2", "GetConsoleOutput"),
-        ("ec2", "GetConsoleScreenshot"),
+        ("cloudwatch", "DescribeAlarms"),
+        ("cloudwatch", "ListTagsForResource"),
+        ("dynamodb", "DescribeTable"),
+        ("dynamodb", "ListTables"),
+        ("dynamodb", "ListTagsOfResource"),
+        ("ec2", "DescribeAddresses"),
+        ("ec2", "DescribeInstances"),
+        ("ec2", "DescribeInternetGateways"),
+        ("ec2", "DescribeNatGateways"),
+        ("ec2", "DescribeRouteTables"),
+        ("ec2", "DescribeSecurityGroups"),
+        ("ec2", "DescribeSubnets"),
+        ("ec2", "DescribeVpcs"),
+        ("ecr", "DescribeRepositories"),
+        ("ecr", "ListTagsForResource"),
+        ("elbv2", "DescribeLoadBalancers"),
+        ("iam", "GetOpenIDConnectProvider"),
+        ("iam", "ListOpenIDConnectProviders"),
+        ("iam", "ListRoleTags"),
+        ("iam", "ListRoles"),
+        ("logs", "DescribeLogGroups"),
+        ("logs", "ListTagsForResource"),
+        ("rds", "DescribeDBInstances"),
+        ("rds", "DescribeDBSubnetGroups"),
+        ("route53", "ListHostedZones"),
+        ("route53", "ListResourceRecordSets"),
+        ("route53", "ListTagsForResource"),
+        ("s3", "GetBucketEncryption"),
+        ("s3", "GetBucketTagging"),
+        ("s3", "GetBucketVersioning"),
+        ("s3", "GetPublicAccessBlock"),
+        ("s3", "ListBuckets"),
+        ("secretsmanager", "ListSecrets"),
+        ("sns", "ListSubscriptions"),
+        ("sns", "ListTagsForResource"),
+        ("sns", "ListTopics"),
+        ("sqs", "GetQueueAttributes"),
+        ("sqs", "ListQueueTags"),
+        ("sqs", "ListQueues"),
+        # The live target's preflight: whose credentials these are (needs no permission).
+        ("sts", "GetCallerIdentity"),
     }
-)
-DECRYPTING_SSM_READS = frozenset(
-    {"GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory"}
 )
 
 
 class MutationRefused(ConformanceError):
-    """A non-read operation was attempted; it was stopped before leaving the process."""
+    """An operation not on the allow-list was attempted; it was stopped before leaving the
+    process. A write, or a read the suite has no business making (secrets, credentials, data)."""
 
 
-def refusal(service: str, operation: str, params: dict[str, Any]) -> str | None:
-    """Why ``service:operation`` may not be sent, or None when it is an allowed read."""
-    if (service, operation) in REFUSED_READS:
-        return f"{service}:{operation} reads secret material or content; the suite never calls it"
-    if service == "ssm" and operation in DECRYPTING_SSM_READS and params.get("WithDecryption"):
-        return f"ssm:{operation} with WithDecryption returns secret values; the suite never asks"
-    if operation.startswith(READ_PREFIXES) or operation in EXTRA_READS:
+def refusal(service: str, operation: str) -> str | None:
+    """Why ``service:operation`` may not be sent, or None when it is on the allow-list."""
+    if (service, operation) in READ_OPERATIONS:
         return None
-    return f"{service}:{operation} is not a read operation; the suite is read-only"
+    return (
+        f"{service}:{operation} is not one of the {len(READ_OPERATIONS)} read operations the "
+        "suite makes (conformance/guard.py); it sends nothing else"
+    )
 
 
-def enforce(service: str, operation: str, params: dict[str, Any]) -> None:
-    reason = refusal(service, operation, params)
+def enforce(service: str, operation: str) -> None:
+    reason = refusal(service, operation)
     if reason is not None:
         raise MutationRefused(f"refused before sending: {reason}")

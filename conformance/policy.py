@@ -1,10 +1,11 @@
-"""The least-privilege IAM policy, generated from the API calls the collectors actually make.
+"""The least-privilege IAM policy, generated from the guard's allow-list.
 
-Every check of every phase that has a spec is run against that phase's embedded reference (in
-in-process moto, where every documented resource exists, so every collector reads everything it
-can read); each recorded call becomes the IAM actions that authorize it. The result is kept in
-the repository as ``iam/conformance-readonly-policy.json`` and a test fails when it is stale, so a
-new collector cannot ship without the permission it needs.
+``conformance.guard.READ_OPERATIONS`` lists every operation the suite sends; the policy allows the
+IAM actions that authorize exactly those (``conformance/actions.py``) and denies secret, credential
+and content reads outright. It is kept in the repository as
+``iam/conformance-readonly-policy.json``. ``tests/test_policy.py`` fails when that file is not
+what this module generates from the list, and when the list is not exactly what the suite sends
+(``recorded_operations``), so a new collector call fails the tests until it is added to the list.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from conformance.actions import FORBIDDEN, iam_actions
-from conformance.aws import ApiCall
+from conformance.aws import CallLog, Clients
 from conformance.errors import UsageError
+from conformance.guard import READ_OPERATIONS
 from conformance.runner import execute
 from conformance.spec import PHASES, load_spec, spec_path
-from conformance.targets import TargetOptions
+from conformance.targets import FAKE_CREDENTIALS, TargetOptions, caller_account
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_PATH = ROOT / "iam" / "conformance-readonly-policy.json"
@@ -29,7 +33,7 @@ DENY_SID = "NeverReadSecretsOrContents"
 
 
 class ForbiddenAction(UsageError):
-    """A collector called an API whose permission would expose secrets or contents."""
+    """An allowed operation needs a permission that would expose secrets or contents."""
 
 
 def phases_with_specs() -> list[int]:
@@ -38,31 +42,46 @@ def phases_with_specs() -> list[int]:
 
 
 def required_actions() -> dict[str, set[str]]:
-    """IAM action -> the ``service:Operation`` calls that need it, over every phase and env."""
-    calls: list[ApiCall] = []
+    """IAM action -> the allowed ``service:Operation`` calls that need it."""
+    return actions_for(READ_OPERATIONS)
+
+
+def actions_for(operations: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """The IAM actions the operations need; refuses any that would expose secrets or contents."""
+    needed: dict[str, set[str]] = defaultdict(set)
+    for service, operation in operations:
+        for action in iam_actions(service, operation):
+            needed[action].add(f"{service}:{operation}")
+    forbidden = sorted(set(needed) & FORBIDDEN)
+    if forbidden:
+        raise ForbiddenAction(
+            f"an operation on the allow-list needs {', '.join(forbidden)}, which reads secrets or "
+            "contents; the conformance role never gets it: read the metadata another way"
+        )
+    return dict(needed)
+
+
+def recorded_operations() -> CallLog:
+    """What the suite sends and what its guard refuses, found by running it: every check of every
+    phase and environment against its embedded reference (where every documented resource exists,
+    so every collector reads everything it reads on a real account), and the live target's
+    credential preflight."""
+    recorded = CallLog()
     for phase in phases_with_specs():
         spec = load_spec(phase)
         for environment in spec.environments:
             options = TargetOptions(
                 kind="moto", region=spec.primary_region.value, environment=environment
             )
-            calls += execute(options, phase=phase).calls.calls
-    return actions_for(calls)
+            log = execute(options, phase=phase).calls
+            recorded.calls += log.calls
+            recorded.refused += log.refused
+    from moto import mock_aws
 
-
-def actions_for(calls: Iterable[ApiCall]) -> dict[str, set[str]]:
-    """The IAM actions the calls need; refuses any that would expose secrets or contents."""
-    needed: dict[str, set[str]] = defaultdict(set)
-    for call in calls:
-        for action in iam_actions(call.service, call.operation):
-            needed[action].add(f"{call.service}:{call.operation}")
-    forbidden = sorted(set(needed) & FORBIDDEN)
-    if forbidden:
-        raise ForbiddenAction(
-            f"a collector needs {', '.join(forbidden)}, which reads secrets or contents; "
-            "the conformance role never gets it: read the metadata another way"
-        )
-    return dict(needed)
+    with mock_aws():
+        session = boto3.Session(**FAKE_CREDENTIALS)
+        caller_account(Clients("us-east-1", session=session, log=recorded, in_process=True))
+    return recorded
 
 
 def document(actions: set[str]) -> dict[str, Any]:
@@ -99,9 +118,9 @@ def render(policy: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Staleness:
-    """How a kept policy differs from what the collectors need."""
+    """How a kept policy differs from the one generated from the allow-list."""
 
-    missing: dict[str, set[str]]  # action -> the calls that need it
+    missing: dict[str, set[str]]  # action -> the allowed operations that need it
     unused: set[str]
     other: bool  # same actions, but the file is not what the generator writes
 
@@ -112,12 +131,15 @@ class Staleness:
     def describe(self, path: Path) -> str:
         lines = [f"{path} is stale; regenerate it with: python -m conformance policy"]
         lines += [
-            f"  missing {action} (called: {', '.join(sorted(calls))})"
+            f"  missing {action} (needed by: {', '.join(sorted(calls))})"
             for action, calls in sorted(self.missing.items())
         ]
-        lines += [f"  not needed by any collector: {action}" for action in sorted(self.unused)]
+        lines += [
+            f"  not needed by any operation on the allow-list: {action}"
+            for action in sorted(self.unused)
+        ]
         if self.other and not (self.missing or self.unused):
-            lines.append("  same actions, but not in the generated layout")
+            lines.append("  same actions, but not in the generated layout (or another Deny)")
         return "\n".join(lines)
 
 

@@ -1,18 +1,21 @@
 """Targets: where the inventory is read from.
 
 - ``moto``: in-process moto holding the phase's reference environment (with ``--drift``, with
-  that drift applied); with ``--endpoint-url``, a local moto server the reference is built into.
+  that drift applied), which sends nothing over the network; with ``--endpoint-url``, a moto
+  server on loopback the reference is built into, in an account of the run's own.
 - ``localstack``: a running LocalStack; never provisioned by the suite.
 - ``aws``: the live account through the standard credential chain, read-only.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -26,11 +29,13 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
-from conformance import localstack
+from conformance import localstack, validate
 from conformance.aws import CallLog, Clients
 from conformance.errors import TargetError, UsageError
 from conformance.inputs import Inputs
+from conformance.inventory import THROTTLING_CODES
 from conformance.spec import PhaseSpec
 
 TargetKind = Literal["moto", "localstack", "aws"]
@@ -79,12 +84,20 @@ def open_target(
 PREFLIGHT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=5, read_timeout=5
 )
+# Throttling is not a verdict on the credentials: ask again after these pauses (seconds).
+THROTTLED_WAITS = (1.0, 2.0, 4.0)
+PREFLIGHT_ATTEMPTS = 2 * (len(THROTTLED_WAITS) + 1)
 UNREACHABLE = (
     EndpointConnectionError,
     ConnectTimeoutError,
     ReadTimeoutError,
     ConnectionClosedError,
 )
+ACCOUNT_ID = re.compile(r"\d{12}")
+
+
+class PreflightThrottled(TargetError):
+    """STS throttled the credential preflight (after botocore's own retries)."""
 
 
 def _live(options: TargetOptions, inputs: Inputs, log: CallLog) -> Clients:
@@ -96,7 +109,7 @@ def _live(options: TargetOptions, inputs: Inputs, log: CallLog) -> Clients:
     preflight = Clients(
         options.region, options.endpoint_url, session=session, log=log, config=PREFLIGHT_CONFIG
     )
-    account = _caller_account(preflight, options.endpoint_url or f"AWS STS in {options.region}")
+    account = caller_account(preflight, options.endpoint_url or f"AWS STS in {options.region}")
     expected = options.expect_account or inputs.account_id
     if expected and account != expected:
         raise TargetError(
@@ -108,10 +121,20 @@ def _live(options: TargetOptions, inputs: Inputs, log: CallLog) -> Clients:
     return clients
 
 
-def _caller_account(clients: Clients, where: str) -> str:
-    """The account the credentials belong to (sts:GetCallerIdentity needs no permission)."""
+def caller_account(clients: Clients, where: str = "AWS STS") -> str:
+    """The account the credentials belong to (sts:GetCallerIdentity needs no permission).
+    Throttling is asked again after a pause; every other failure is one TargetError."""
+    for wait in THROTTLED_WAITS:
+        try:
+            return _caller_account_once(clients, where)
+        except PreflightThrottled:
+            time.sleep(wait)
+    return _caller_account_once(clients, where)
+
+
+def _caller_account_once(clients: Clients, where: str) -> str:
     try:
-        return str(clients.client("sts").get_caller_identity()["Account"])
+        identity = clients.client("sts").get_caller_identity()
     except NoCredentialsError:
         raise TargetError(
             "no AWS credentials found (looked at --profile, AWS_* environment variables, the "
@@ -119,14 +142,57 @@ def _caller_account(clients: Clients, where: str) -> str:
         ) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if error.get("Code") in THROTTLING_CODES or status == 429:
+            raise PreflightThrottled(
+                f"{where} throttled sts:GetCallerIdentity {PREFLIGHT_ATTEMPTS} times in a row "
+                f"({error.get('Code')}: {error.get('Message')}); try again later"
+            ) from None
         raise TargetError(
             f"the AWS credentials were rejected ({error.get('Code')}: {error.get('Message')}); "
             "refresh them or choose another --profile"
         ) from None
     except UNREACHABLE as exc:
         raise TargetError(f"cannot reach {where}: {exc}") from None
+    except ResponseParserError:
+        raise TargetError(
+            f"{where} answered sts:GetCallerIdentity with something that is not an STS response; "
+            "is the endpoint an AWS (or AWS-compatible) one?"
+        ) from None
     except BotoCoreError as exc:
         raise TargetError(f"could not obtain AWS credentials: {exc}") from None
+    account = identity.get("Account")
+    if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account):
+        raise TargetError(
+            f"{where} answered sts:GetCallerIdentity without a 12-digit account id "
+            f"(Account: {str(account)[:40]!r})"
+        )
+    return account
+
+
+# S3 bucket names are global to a moto server, as they are to AWS.
+GLOBAL_NAME_ROLES = ("bucket.backups", "bucket.static-assets", "bucket.tfstate")
+
+
+def run_inputs(options: TargetOptions, inputs: Inputs) -> Inputs:
+    """The inputs a run uses on its target. A moto server (``--target moto --endpoint-url``) may
+    serve several runs, one after another or at once: each builds its reference into an account
+    of its own (the ``account_id`` input; a fresh one unless given), and its buckets, whose names
+    are global to the server, end in that account id (unless an input names them)."""
+    if options.kind != "moto" or options.endpoint_url is None:
+        return inputs
+    account = inputs.account_id or fresh_account_id()
+    suffixed = {
+        role: f"{inputs.name(role)}-{account}"
+        for role in GLOBAL_NAME_ROLES
+        if role not in inputs.names
+    }
+    return inputs.model_copy(update={"account_id": account, "names": inputs.names | suffixed})
+
+
+def fresh_account_id() -> str:
+    """A random 12-digit account id (no leading zero), for a run of its own on a moto server."""
+    return str(10**11 + secrets.randbelow(9 * 10**11))
 
 
 @contextmanager
@@ -139,18 +205,34 @@ def _moto(
     drift = get_drift(options.drift, spec.phase) if options.drift else None
     region = drift.region if drift and drift.region else options.region
     if options.endpoint_url is not None:
-        provision(spec.phase, region, options.endpoint_url, inputs, options.environment, drift)
-        session = boto3.Session(**FAKE_CREDENTIALS)
-        yield Clients(region, options.endpoint_url, session=session, log=log)
+        try:
+            built = provision(
+                spec.phase,
+                region,
+                options.endpoint_url,
+                inputs,
+                options.environment,
+                drift,
+                account=inputs.account_id,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TargetError(
+                f"cannot build the reference into {options.endpoint_url}: {exc}"
+            ) from None
+        # Read as the provisioner wrote: with the credentials of the run's own account.
+        clients = Clients(region, options.endpoint_url, session=built.clients.session, log=log)
+        clients.account = inputs.account_id
+        yield clients
         return
     from moto import mock_aws
 
     with mock_aws():  # sessions must be created inside the mock to be intercepted
         provision(spec.phase, region, None, inputs, options.environment, drift)
-        yield Clients(region, None, session=boto3.Session(**FAKE_CREDENTIALS), log=log)
+        session = boto3.Session(**FAKE_CREDENTIALS)
+        yield Clients(region, session=session, log=log, in_process=True)
 
 
 def check_endpoint(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise TargetError(f"--endpoint-url {url!r}: expected http(s)://host[:port]")
+    """A malformed --endpoint-url (``http://[::1``, port 99999, ``ftp://``) is a usage error,
+    found before botocore would raise on it."""
+    validate.endpoint(url, "--endpoint-url")

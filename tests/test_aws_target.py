@@ -1,19 +1,26 @@
 """``--target aws --endpoint-url``: the live-account path, pointed at a moto server.
 
 The environment is built by another process (the provisioner command), as a deployment would
-be; the suite only reads it. Changing one documented value there fails the matching check.
+be; the suite only reads it. Changing one documented value there fails the matching check. The
+credential preflight survives throttling and rejects garbage with one message; and
+``--target moto --endpoint-url`` runs can share one server, one after another or at once.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
+from conformance.targets import PREFLIGHT_ATTEMPTS
 from tests.conftest import ROOT, provisioned_moto_server, run_suite
+from tests.faultproxy import Fault, FaultProxy, fault_proxy
 
 FAKE = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -79,8 +86,106 @@ def test_provisioner_refuses_a_non_local_endpoint() -> None:
         timeout=60,
     )
     assert done.returncode == 4
-    assert "refusing to provision into https://ec2.us-east-1.amazonaws.com" in done.stderr
+    assert (
+        "refusing to provision into https://ec2.us-east-1.amazonaws.com: "
+        "ec2.us-east-1.amazonaws.com is not a loopback address" in done.stderr
+    )
     assert "Traceback" not in done.stderr
+
+
+def test_moto_server_runs_can_share_a_server_at_once_and_after_each_other(
+    moto_server: str,
+) -> None:
+    """Each run builds its reference into an account of its own (the old code built them all
+    into the server's default account: the second run failed with DBInstanceAlreadyExists)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--target=moto",
+        f"--endpoint-url={moto_server}",
+    ]
+    concurrent = [
+        subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **FAKE},
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in concurrent]
+    codes = [run.returncode for run in concurrent]
+    third = run_suite("--target=moto", f"--endpoint-url={moto_server}", env=FAKE)
+    outputs.append(third.stdout)
+    codes.append(third.returncode)
+    assert codes == [0, 0, 0], "\n".join(o[-3000:] for o in outputs)
+    accounts = set()
+    for output in outputs:
+        assert "verdict: conformant" in output
+        target = next(line for line in output.splitlines() if line.startswith("target moto at"))
+        accounts.add(target.split(" account ")[1].split(" ")[0])
+    assert len(accounts) == 3
+    assert "123456789012" not in accounts  # the deployment in the default account is untouched
+
+
+@pytest.fixture(scope="module")
+def proxied(moto_server: str) -> Iterator[FaultProxy]:
+    with fault_proxy(moto_server) as proxy:
+        yield proxy
+
+
+def test_a_throttled_preflight_says_throttled_not_rejected(proxied: FaultProxy) -> None:
+    proxied.use(Fault("sts", "throttle"))
+    done = run_suite("--target=aws", f"--endpoint-url={proxied.url}", env=FAKE)
+    assert done.returncode == 6, done.stdout[-3000:]
+    assert (
+        f"conformance: {proxied.url} throttled sts:GetCallerIdentity {PREFLIGHT_ATTEMPTS} times "
+        "in a row (Throttling: Rate exceeded); try again later" in done.stdout
+    )
+    assert "rejected" not in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert proxied.requests["sts"] == PREFLIGHT_ATTEMPTS
+
+
+def test_a_preflight_throttled_for_a_while_is_asked_again_and_the_run_goes_on(
+    proxied: FaultProxy,
+) -> None:
+    proxied.use(Fault("sts", "throttle"))
+    stop = threading.Event()
+
+    def lift_after_two_throttled_answers() -> None:
+        while not stop.is_set():
+            if proxied.faulted["sts"] >= 2:
+                proxied.use(None)
+                return
+            time.sleep(0.02)
+
+    lifter = threading.Thread(target=lift_after_two_throttled_answers, daemon=True)
+    lifter.start()
+    try:
+        done = run_suite("--target=aws", f"--endpoint-url={proxied.url}", env=FAKE)
+    finally:
+        stop.set()
+        lifter.join()
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "verdict: conformant" in done.stdout
+
+
+def test_a_malformed_sts_answer_is_one_clear_target_error(proxied: FaultProxy) -> None:
+    proxied.use(Fault("sts", "malformed"))
+    done = run_suite("--target=aws", f"--endpoint-url={proxied.url}", env=FAKE)
+    assert done.returncode == 6, done.stdout[-3000:]
+    assert (
+        f"conformance: {proxied.url} answered sts:GetCallerIdentity with something that is not "
+        "an STS response" in done.stdout
+    )
+    assert "INTERNALERROR" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def _keys() -> dict[str, str]:

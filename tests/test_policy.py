@@ -1,7 +1,9 @@
-"""The least-privilege policy: generated from the collectors' calls, kept current, never broad.
+"""The allow-list and the least-privilege policy generated from it.
 
-That the policy is sufficient against an IAM-enforcing endpoint is proven in
-tests/test_live_account.py; here: it is current, a gap is caught, and it grants reads only.
+The guard's list is exactly what the suite sends (a new collector call fails here until it is
+added), the committed policy is exactly what the list needs, and the policy grants named reads
+only and denies secret and content reads. That the policy is sufficient against an IAM-enforcing
+endpoint is proven in tests/test_live_account.py.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
+import botocore.session
 import pytest
+from moto import mock_aws
 
-from conformance.actions import FORBIDDEN, iam_actions
-from conformance.aws import ApiCall
-from conformance.guard import refusal
+from conformance.actions import FORBIDDEN, PREFIXES, iam_actions
+from conformance.aws import CallLog, Clients
+from conformance.guard import READ_OPERATIONS, MutationRefused
 from conformance.policy import (
     DENY_SID,
     POLICY_PATH,
@@ -23,9 +28,16 @@ from conformance.policy import (
     actions_for,
     allowed,
     compare,
+    recorded_operations,
     required_actions,
 )
 from tests.conftest import ROOT
+
+# Deny entries that are IAM actions without a same-named API operation.
+IAM_ONLY = {
+    "s3:GetObjectVersion": "GetObject with a VersionId",
+    "rds-db:connect": "what an RDS IAM auth token is signed for",
+}
 
 
 def _policy_command(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,16 +51,36 @@ def _policy_command(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def needed() -> dict[str, set[str]]:
-    return required_actions()
+def recorded() -> CallLog:
+    return recorded_operations()
 
 
-def test_the_committed_policy_is_what_the_collectors_need(needed: dict[str, set[str]]) -> None:
-    staleness = compare(needed, POLICY_PATH.read_text())
+def test_the_allow_list_is_exactly_what_the_suite_sends(recorded: CallLog) -> None:
+    sent = {(c.service, c.operation) for c in recorded.calls}
+    refused = {(c.service, c.operation) for c in recorded.refused}
+    assert not refused, f"collectors call operations not on the allow-list: {sorted(refused)}"
+    assert not READ_OPERATIONS - sent, f"on the list, never sent: {sorted(READ_OPERATIONS - sent)}"
+    assert sent == READ_OPERATIONS
+
+
+def test_a_call_not_on_the_list_is_recorded_as_refused() -> None:
+    """How a new collector call shows up in the test above: refused, and listed as such."""
+    with mock_aws():
+        clients = Clients("us-east-1", session=boto3.Session(**_keys()), in_process=True)
+        with pytest.raises(MutationRefused):
+            clients.client("ec2").describe_volumes()
+    assert [(c.service, c.operation) for c in clients.log.refused] == [("ec2", "DescribeVolumes")]
+    assert clients.log.calls == []
+
+
+def test_the_committed_policy_is_generated_from_the_allow_list() -> None:
+    staleness = compare(required_actions(), POLICY_PATH.read_text())
     assert not staleness.stale, staleness.describe(POLICY_PATH)
+    done = _policy_command("--check")
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_check_fails_when_a_collector_calls_an_api_the_policy_lacks(tmp_path: Path) -> None:
+def test_check_fails_when_the_policy_lacks_an_action_the_list_needs(tmp_path: Path) -> None:
     policy = json.loads(POLICY_PATH.read_text())
     for statement in policy["Statement"]:
         statement["Action"] = [a for a in statement["Action"] if a != "ec2:DescribeVpcs"]
@@ -57,41 +89,69 @@ def test_check_fails_when_a_collector_calls_an_api_the_policy_lacks(tmp_path: Pa
     done = _policy_command("--check", f"--policy={lacking}")
     assert done.returncode == 1, done.stdout
     assert f"{lacking} is stale; regenerate it with: python -m conformance policy" in done.stdout
-    assert "  missing ec2:DescribeVpcs (called: ec2:DescribeVpcs)" in done.stdout
+    assert "  missing ec2:DescribeVpcs (needed by: ec2:DescribeVpcs)" in done.stdout
 
 
-def test_a_policy_granting_more_than_the_collectors_use_is_stale(
-    needed: dict[str, set[str]],
-) -> None:
+def test_a_policy_granting_more_than_the_list_needs_is_stale() -> None:
     policy = json.loads(POLICY_PATH.read_text())
     policy["Statement"][0]["Action"].append("ec2:DescribeVolumes")
-    staleness = compare(needed, json.dumps(policy, indent=2) + "\n")
+    staleness = compare(required_actions(), json.dumps(policy, indent=2) + "\n")
     assert staleness.unused == {"ec2:DescribeVolumes"}
-    assert "  not needed by any collector: ec2:DescribeVolumes" in staleness.describe(POLICY_PATH)
+    assert "  not needed by any operation on the allow-list: ec2:DescribeVolumes" in (
+        staleness.describe(POLICY_PATH)
+    )
+
+
+def test_a_policy_with_a_weaker_deny_is_stale() -> None:
+    policy = json.loads(POLICY_PATH.read_text())
+    deny = next(s for s in policy["Statement"] if s["Sid"] == DENY_SID)
+    deny["Action"].remove("lambda:GetFunction")
+    assert compare(required_actions(), json.dumps(policy, indent=2) + "\n").stale
 
 
 def test_the_policy_grants_named_reads_only_and_denies_secret_reads() -> None:
     policy = json.loads(POLICY_PATH.read_text())
     granted = allowed(policy)
-    assert granted, "the policy grants nothing"
+    assert granted == set(required_actions())
     for action in granted:
-        operation = action.partition(":")[2]
         assert "*" not in action
         assert action not in FORBIDDEN
-        assert operation.startswith(("Describe", "List", "Get")), action
+        assert action.partition(":")[2].startswith(("Describe", "List", "Get")), action
     deny = next(s for s in policy["Statement"] if s["Sid"] == DENY_SID)
     assert deny["Effect"] == "Deny"
-    assert {"secretsmanager:GetSecretValue", "s3:GetObject", "kms:Decrypt"} <= set(deny["Action"])
+    assert {
+        "secretsmanager:GetSecretValue",
+        "s3:GetObject",
+        "kms:Decrypt",
+        "lambda:GetFunction",
+        "ec2:DescribeInstanceAttribute",
+        "redshift:GetClusterCredentials",
+        "glue:GetConnection",
+        "rds-db:connect",
+    } <= set(deny["Action"])
 
 
-def test_a_collector_needing_a_content_read_is_refused_not_granted() -> None:
+def test_every_denied_action_names_a_real_operation() -> None:
+    """The old deny list named GetRdsAuthToken, which is no operation at all (it is a presigner);
+    every entry now authorizes an operation botocore knows, or is an IAM-only action."""
+    session = botocore.session.get_session()
+    clients_of = {prefix: {prefix} for prefix in session.get_available_services()}
+    for client, prefix in PREFIXES.items():
+        clients_of.setdefault(prefix, set()).add(client)
+    for action in sorted(FORBIDDEN - IAM_ONLY.keys()):
+        prefix = action.partition(":")[0]
+        operations = {
+            (client, operation)
+            for client in clients_of.get(prefix, ())
+            for operation in session.get_service_model(client).operation_names
+        }
+        assert any(action in iam_actions(*op) for op in operations), action
+
+
+def test_an_operation_needing_a_content_read_is_refused_not_granted() -> None:
     # HeadObject looks harmless, but IAM authorizes it with s3:GetObject.
-    calls = [
-        ApiCall("s3", "ListBuckets", "global", "a"),
-        ApiCall("s3", "HeadObject", "global", "b"),
-    ]
-    with pytest.raises(ForbiddenAction, match="a collector needs s3:GetObject"):
-        actions_for(calls)
+    with pytest.raises(ForbiddenAction, match="needs s3:GetObject"):
+        actions_for([("s3", "ListBuckets"), ("s3", "HeadObject")])
 
 
 @pytest.mark.parametrize(
@@ -104,6 +164,7 @@ def test_a_collector_needing_a_content_read_is_refused_not_granted() -> None:
         ("s3", "HeadObject", ("s3:GetObject",)),
         ("elbv2", "DescribeLoadBalancers", ("elasticloadbalancing:DescribeLoadBalancers",)),
         ("opensearch", "DescribeDomain", ("es:DescribeDomain",)),
+        ("dynamodbstreams", "GetRecords", ("dynamodb:GetRecords",)),
         ("logs", "ListTagsForResource", ("logs:ListTagsForResource", "logs:ListTagsLogGroup")),
         ("sts", "GetCallerIdentity", ()),
     ],
@@ -112,17 +173,5 @@ def test_iam_action_names(service: str, operation: str, actions: tuple[str, ...]
     assert iam_actions(service, operation) == actions
 
 
-@pytest.mark.parametrize(
-    ("service", "operation", "params"),
-    [
-        ("ec2", "GetConsoleOutput", {}),
-        ("dynamodb", "GetItem", {}),
-        ("logs", "GetLogEvents", {}),
-        ("kinesis", "GetRecords", {}),
-        ("ssm", "GetParameterHistory", {"WithDecryption": True}),
-    ],
-)
-def test_data_reads_are_refused_like_secret_reads(
-    service: str, operation: str, params: dict[str, object]
-) -> None:
-    assert refusal(service, operation, params) is not None
+def _keys() -> dict[str, str]:
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Self
+from typing import Any, Self
 
 from pydantic import BaseModel
 
@@ -19,10 +19,13 @@ class Queue(BaseModel):
     tags: dict[str, str]
 
 
+PAGE_SIZE = 1000  # ListQueues' largest page; without MaxResults AWS returns one page, unpaged
+
+
 class SqsInventory(Section):
     service = "sqs"
 
-    names: list[str]  # every queue in the region, to say what is there when one is missing
+    names: list[str]  # the queues listed (project prefix, overrides), to say what is there
     queues: dict[str, Queue]  # the project's documented queues and DLQs that exist, by name
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
@@ -31,15 +34,17 @@ class SqsInventory(Section):
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         sqs = clients.client("sqs")
-        urls = [
-            url
-            for page in sqs.get_paginator("list_queues").paginate()
-            for url in page.get("QueueUrls", [])
-        ]
-        by_name = {url.rsplit("/", 1)[-1]: url for url in urls}
         documented = [
             inputs.name(f"{kind}.{q}") for q in inputs.queues for kind in ("queue", "dlq")
         ]
+        # Listed by name prefix: an account may hold far more queues than the project's. A
+        # documented name outside the project's prefix (a name override) is listed by itself.
+        prefixes = {inputs.project} | {n for n in documented if not n.startswith(inputs.project)}
+        by_name = {
+            url.rsplit("/", 1)[-1]: url
+            for prefix in sorted(prefixes)
+            for url in _queue_urls(sqs, prefix)
+        }
         queues = {}
         for name in documented:
             if name not in by_name:
@@ -55,3 +60,11 @@ class SqsInventory(Section):
                 tags=sqs.list_queue_tags(QueueUrl=by_name[name]).get("Tags", {}),
             )
         return cls(names=sorted(by_name), queues=queues)
+
+
+def _queue_urls(sqs: Any, prefix: str) -> list[str]:
+    """Every queue whose name starts with ``prefix``, following NextToken."""
+    pages = sqs.get_paginator("list_queues").paginate(
+        QueueNamePrefix=prefix, PaginationConfig={"PageSize": PAGE_SIZE}
+    )
+    return [url for page in pages for url in page.get("QueueUrls", [])]
