@@ -3,7 +3,8 @@
 A check is registered with its metadata beside it (stable id, title, severity, remediation, and
 the spec group it verifies, in the manner of Prowler's metadata). It reads the inventory through
 a :class:`CheckContext` and states each comparison with :meth:`CheckContext.expect`; it never
-calls AWS. Running a check yields a :class:`Result` whether under pytest or in-process.
+calls AWS. Running a check yields a :class:`Result` whether under pytest or in-process, whatever
+the check raises; every text in a Result is scrubbed of secrets, so no output channel shows one.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from conformance.errors import ConformanceError
 from conformance.host import HostTargets
 from conformance.inputs import Inputs
-from conformance.inventory import Inventory, NotCollected, S
+from conformance.inventory import Inventory, NotCollected, S, one_line
+from conformance.redact import scrub
 from conformance.spec import Documented, EnvironmentSpec, PhaseSpec
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -140,6 +143,11 @@ class Check(Generic[G]):
         except NotCollected as exc:
             outcome: Outcome = "skipped" if exc.failure.kind == "unsupported" else "error"
             return self._result(outcome, message=exc.failure.message, section=section)
+        except ConformanceError as exc:  # e.g. the guard refused a call: its message says which
+            return self._result("error", message=one_line(exc), section=section)
+        except Exception as exc:  # a bug or an answer the check did not foresee: an outcome too
+            message = f"{type(exc).__name__}: {one_line(exc)}"
+            return self._result("error", message=message, section=section)
         failed = any(not c.ok for c in ctx.comparisons)
         if ctx.unavailable and not failed:
             # A check that went on without a section it asked for must not pass on the rest.
@@ -157,7 +165,18 @@ class Check(Generic[G]):
         message: str = "",
         section: str = "",
     ) -> Result:
-        return Result(self, outcome, comparisons or [], message, section)
+        """The Result, with secrets scrubbed from its message and every comparison."""
+        shown = [
+            replace(
+                c,
+                subject=scrub(c.subject),
+                expected=_scrubbed(c.expected),
+                actual=_scrubbed(c.actual),
+                note=None if c.note is None else scrub(c.note),
+            )
+            for c in comparisons or []
+        ]
+        return Result(self, outcome, shown, scrub(message), section)
 
 
 @dataclass
@@ -209,6 +228,22 @@ class Result:
                 for c in self.comparisons
             ],
         }
+
+
+def _scrubbed(value: Any) -> Any:
+    """``value`` with secrets masked through every container, its shape kept; any other object
+    is shown by its ``str``, so one whose text holds a secret becomes that text, masked."""
+    if isinstance(value, str):
+        return scrub(value)
+    if type(value) in (list, tuple, set, frozenset):
+        return type(value)(_scrubbed(v) for v in value)
+    if isinstance(value, dict):
+        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    text = str(value)
+    masked = scrub(text)
+    return value if masked == text else masked
 
 
 def _show(value: Any) -> str:

@@ -11,7 +11,7 @@ from conformance.host import HostTargets
 from conformance.inputs import Inputs
 from conformance.inventory import Inventory
 from conformance.spec import load_spec
-from conformance.targets import TargetOptions, open_target
+from conformance.targets import TargetOptions, open_target, run_inputs
 
 
 @dataclass
@@ -32,7 +32,7 @@ def execute(
     host: HostTargets | None = None,
 ) -> Outcome:
     spec = load_spec(phase)
-    inputs = inputs or Inputs()
+    inputs = run_inputs(options, inputs or Inputs())
     log = CallLog()
     selected = checks if checks is not None else list(load_checks().values())
     with open_target(options, spec, inputs, log) as clients:

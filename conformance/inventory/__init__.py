@@ -2,8 +2,9 @@
 
 One module per service (as in moto) defines a :class:`Section` model and how to collect it with
 read operations. A section is collected at most once per run and region, the first time a check
-asks for it; a section that could not be collected records why, and every check that needs it
-reports that reason instead of a verdict.
+asks for it; a section that could not be collected records why, whatever was raised (an API
+error, a cut connection, an answer that does not parse, a collector's bug), and every check that
+needs it reports that reason instead of a verdict. A failed section is never collected again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import threading
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
@@ -23,9 +23,10 @@ from pydantic import BaseModel, ConfigDict
 
 from conformance.actions import iam_action
 from conformance.aws import Clients
-from conformance.errors import TargetError
+from conformance.errors import ConformanceError, TargetError
 from conformance.inputs import Inputs
 from conformance.localstack import cannot_serve
+from conformance.redact import scrub
 
 FailureKind = Literal["unsupported", "denied", "unreachable", "error"]
 DENIED_CODES = frozenset(
@@ -37,6 +38,26 @@ DENIED_CODES = frozenset(
         "UnrecognizedClientException",
     }
 )
+# Error codes botocore retries as throttling; one that reaches us survived every retry.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "EC2ThrottledException",
+    }
+)
+UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)
+NO_CREDENTIALS = (
+    "no AWS credentials found (looked in --profile, the environment, shared config and web "
+    "identity)"
+)
+DETAIL_LIMIT = 300  # characters of an exception's text kept in a one-line message
 
 
 class Tagged(BaseModel):
@@ -112,23 +133,19 @@ class Inventory:
         return section
 
     def _collect(self, cls: type[Section]) -> None:
+        """Collect ``cls`` once: its section, or whatever went wrong as its recorded failure."""
+        first_call = len(self.clients.log.calls)
         try:
             self.sections[cls.service] = cls.collect(self.clients, self.inputs)
         except NoCredentialsError:
-            raise TargetError(
-                "no AWS credentials found (looked in --profile, the environment, shared config "
-                "and web identity)"
-            ) from None
-        except ClientError as exc:
-            self.failures[cls.service] = classify(cls.service, exc, self.clients.emulator)
-        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
             self.failures[cls.service] = CollectionFailure(
-                service=cls.service, kind="unreachable", message=f"{cls.service}: {exc}"
+                service=cls.service, kind="error", message=NO_CREDENTIALS
             )
-        except BotoCoreError as exc:
-            self.failures[cls.service] = CollectionFailure(
-                service=cls.service, kind="error", message=f"{cls.service}: {exc}"
-            )
+            raise TargetError(NO_CREDENTIALS) from None
+        except Exception as exc:  # every other cause is this section's failure, never a crash
+            calls = self.clients.log.calls[first_call:]
+            last = calls[-1].action if calls else None
+            self.failures[cls.service] = failure_of(cls.service, exc, last, self.clients.emulator)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -138,11 +155,35 @@ class Inventory:
         }
 
 
+def failure_of(
+    service: str, exc: Exception, last_call: str | None, emulator: str | None = None
+) -> CollectionFailure:
+    """Why ``service`` could not be collected, in one line naming the operation when known
+    (``last_call``: the IAM action of the last call the collector made)."""
+    if isinstance(exc, ClientError):
+        return classify(service, exc, emulator)
+    if isinstance(exc, ConformanceError):  # the guard's refusal already names the operation
+        return CollectionFailure(service=service, kind="error", message=one_line(exc))
+    where = f"{last_call} failed" if last_call else f"collecting {service} failed"
+    kind: FailureKind = "unreachable" if isinstance(exc, UNREACHABLE) else "error"
+    return CollectionFailure(
+        service=service, kind=kind, message=f"{where}: {type(exc).__name__}: {one_line(exc)}"
+    )
+
+
+def one_line(text: object) -> str:
+    """The first line of ``text`` (an exception, a message), scrubbed and bounded: botocore
+    appends the whole unparsable body to a parser error, after a newline."""
+    lines = str(text).strip().splitlines()
+    text = scrub(lines[0].rstrip(" :")) if lines else ""
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+
+
 def classify(service: str, exc: ClientError, emulator: str | None = None) -> CollectionFailure:
     """Turn an API error into a reason a reader can act on (naming the emulator, if any)."""
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
-    message = str(error.get("Message", exc))
+    message = one_line(error.get("Message", exc))
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     operation = exc.operation_name
     action = iam_action(service, operation)
@@ -152,6 +193,13 @@ def classify(service: str, exc: ClientError, emulator: str | None = None) -> Col
             kind="denied",
             permission=action,
             message=f"access denied to {action} (grant it to the conformance role): {message}",
+        )
+    if code in THROTTLING_CODES or status == 429:
+        return CollectionFailure(
+            service=service,
+            kind="error",
+            message=f"{action} throttled: still throttled after botocore's retries "
+            f"({code}: {message})",
         )
     if status == 501 or cannot_serve(exc):
         return CollectionFailure(
