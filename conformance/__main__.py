@@ -1,14 +1,15 @@
 """``python -m conformance COMMAND``: the commands that are not the pytest suite itself.
 
 python -m conformance policy [--check] [--policy FILE]   write or verify the IAM policy
-python -m conformance summary EVIDENCE_JSON              Markdown summary for a CI job
+python -m conformance summary [--check] EVIDENCE_JSON    Markdown summary for a CI job; with
+                                                         --check, exit as the run did: 0
+                                                         conformant, 1 not, 2 interrupted
 python -m conformance diff OLD NEW                       compare two evidence files
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,13 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     policy.add_argument("--check", action="store_true", help="fail if the kept policy is stale")
     policy.add_argument("--policy", type=Path, help="policy file (default: the repository's)")
     summary = commands.add_parser("summary", help="Markdown summary of an evidence.json")
+    summary.add_argument(
+        "--check",
+        action="store_true",
+        help="exit as the run did: 0 conformant, 1 not conformant, 2 interrupted",
+    )
     summary.add_argument("evidence", type=Path)
     commands.add_parser("diff", help="compare two evidence files (OLD NEW)")
     options = parser.parse_args(args)
     try:
         if options.command == "policy":
             return _policy(options.policy, options.check)
-        return _summary(options.evidence)
+        return _summary(options.evidence, options.check)
     except ConformanceError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return int(exc.exit_code)
@@ -60,16 +66,14 @@ def _policy(path: Path | None, check: bool) -> int:
     return int(ExitCode.CONFORMANT)
 
 
-def _summary(path: Path) -> int:
-    from conformance.summary import markdown
+def _summary(path: Path, check: bool) -> int:
+    """Print the summary; exit 0 (it was printed), or with ``--check`` as the run did."""
+    from conformance.evidence import load
+    from conformance.summary import exit_code, markdown
 
-    try:
-        evidence = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        print(f"conformance: cannot read evidence {path}: {exc}", file=sys.stderr)
-        return int(ExitCode.USAGE)
+    evidence = load(path)
     print(markdown(evidence))
-    return int(ExitCode.CONFORMANT)
+    return exit_code(evidence) if check else int(ExitCode.CONFORMANT)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
 
     CONFORMANT = 0
     DRIFT = 1
+    INTERRUPTED = 2
     INTERNAL = 3
     USAGE = 4
     TARGET_UNREACHABLE = 6

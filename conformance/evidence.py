@@ -1,64 +1,314 @@
-"""Evidence a reviewer can keep: every result, every API call and the inventory, in one file."""
+"""Evidence a reviewer can keep: every result, every API call and the inventory, in one file.
+
+``evidence.json`` and the reports made from it (``conformance.md``, ``conformance.html``) are one
+set: they carry the same run id and are replaced together, so a reader never takes files of two
+runs for one. A run that was interrupted says so (``"interrupted": true``), lists what it
+completed and an error for every check it did not run, and is never called conformant. The
+verdict and the counts are computed here, once, for the terminal, the files and the commands.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import tempfile
+import threading
+import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from conformance.aws import CallLog
-from conformance.checks import Result
 from conformance.contradictions import Contradiction
+from conformance.errors import UsageError
 
 EVIDENCE_FILE = "evidence.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: run_id, interrupted, verdict; api_calls.sent and processes
+OUTCOMES = ("passed", "failed", "error", "waived", "skipped")
+# The outcomes a gate accepts; anything else (failed, error, an outcome unknown here) is drift.
+ACCEPTED = frozenset({"passed", "waived", "skipped"})
+NOT_RUN = "not run: "  # the message of an expected check that ended without an outcome
+
+
+@dataclass
+class Reading:
+    """What the checks read from the target: which it was, every API call, the inventory.
+
+    Under ``pytest -n N`` every worker reads what its own checks need; the controller merges
+    the workers' readings. A section is read the same way whichever check asks for it, so an
+    operation two workers both called is listed as often as one of them called it (the request
+    digests may differ where the parameters name resources each embedded reference generated);
+    ``sent`` counts every call, and a call one worker repeated stays listed as repeated.
+    """
+
+    target: str | None = None
+    emulator: str | None = None
+    calls: list[dict[str, str]] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)  # actions of calls a process repeated
+    refused: list[dict[str, str]] = field(default_factory=list)
+    sent: int = 0
+    processes: int = 0
+    inventory: dict[str, Any] | None = None
+
+    @classmethod
+    def of(
+        cls, target: str, emulator: str | None, log: CallLog, inventory: dict[str, Any]
+    ) -> Reading:
+        return cls(
+            target=target,
+            emulator=emulator,
+            calls=log.as_json(),
+            repeated=[c.action for c in log.repeated()],
+            refused=[_call_json(c) for c in log.refused],
+            sent=len(log.calls),
+            processes=1,
+            inventory=inventory,
+        )
+
+    def merge(self, other: Reading) -> None:
+        """Add another process's reading: its calls of an operation beyond as many as this one
+        already lists."""
+        listed = Counter(_operation(c) for c in self.calls)
+        seen: Counter[tuple[str, str, str]] = Counter()
+        for call in other.calls:
+            seen[_operation(call)] += 1
+            if seen[_operation(call)] > listed[_operation(call)]:
+                self.calls.append(call)
+        self.repeated += other.repeated
+        self.refused += [c for c in other.refused if c not in self.refused]
+        self.sent += other.sent
+        self.processes += other.processes
+        self.target = self.target or other.target
+        self.emulator = self.emulator or other.emulator
+        if other.inventory is not None:
+            mine = self.inventory or {"region": other.inventory.get("region")}
+            for part in ("sections", "failures"):
+                merged = dict(mine.get(part) or {})
+                for key, value in (other.inventory.get(part) or {}).items():
+                    merged.setdefault(key, value)
+                mine[part] = dict(sorted(merged.items()))
+            self.inventory = mine
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "emulator": self.emulator,
+            "calls": self.calls,
+            "repeated": self.repeated,
+            "refused": self.refused,
+            "sent": self.sent,
+            "processes": self.processes,
+            "inventory": self.inventory,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reading:
+        return cls(**data)
+
+
+def _operation(call: Mapping[str, str]) -> tuple[str, str, str]:
+    return (call["service"], call["operation"], call["region"])
+
+
+def _call_json(call: Any) -> dict[str, str]:
+    return {
+        "service": call.service,
+        "operation": call.operation,
+        "region": call.region,
+        "request": call.request,
+        "action": call.action,
+    }
 
 
 def build(
     *,
-    target: str | None,
+    reading: Reading,
     phase: int,
     environment: str,
-    results: list[Result],
-    calls: CallLog,
-    inventory: dict[str, Any] | None,
+    results: list[dict[str, Any]],
     contradictions: list[Contradiction],
     started: datetime,
+    interrupted: bool,
 ) -> dict[str, Any]:
+    """The evidence of a run; its ``verdict`` is set by :func:`seal` once plugins added theirs."""
     return {
         "schema": SCHEMA_VERSION,
-        "target": target,
+        "run_id": uuid.uuid4().hex,
+        "target": reading.target,
+        "emulator": reading.emulator,
         "phase": phase,
         "environment": environment,
         "started": started.isoformat(),
         "finished": datetime.now(UTC).isoformat(),
-        "summary": dict(Counter(r.outcome for r in results)),
-        "results": [r.as_json() for r in results],
+        "interrupted": interrupted,
+        "verdict": None,
+        "summary": dict(Counter(str(r.get("outcome")) for r in results)),
+        "results": results,
         "contradictions": [c.as_json() for c in contradictions],
         "api_calls": {
-            "count": len(calls.calls),
-            "repeated": [c.action for c in calls.repeated()],
-            "calls": calls.as_json(),
+            "count": len(reading.calls),
+            "sent": reading.sent,
+            "processes": reading.processes,
+            "repeated": reading.repeated,
+            "refused": [c["action"] for c in reading.refused],
+            "calls": reading.calls,
         },
-        "inventory": inventory,
+        "inventory": reading.inventory,
     }
 
 
-def write(directory: Path, evidence: dict[str, Any]) -> Path:
-    """Write ``DIR/evidence.json`` atomically: a reader never sees a half-written file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / EVIDENCE_FILE
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".evidence-", suffix=".json")
+def seal(evidence: dict[str, Any]) -> dict[str, Any]:
+    evidence["verdict"] = verdict(evidence)
+    return evidence
+
+
+def counts(results: list[dict[str, Any]]) -> dict[str, int]:
+    """Results by outcome, every outcome named (an unknown one too)."""
+    counted = Counter(str(r.get("outcome")) for r in results)
+    return {o: counted[o] for o in OUTCOMES} | {
+        o: n for o, n in counted.items() if o not in OUTCOMES
+    }
+
+
+def count_line(counted: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {outcome}" for outcome, n in counted.items())
+
+
+def verdict(evidence: Mapping[str, Any]) -> str:
+    """``interrupted``, ``not conformant`` or ``conformant``, as the run's exit status says:
+    computed from the results (and the document check), never taken from the file's word."""
+    if evidence.get("interrupted"):
+        return "interrupted"
+    outcomes = [r.get("outcome") for r in evidence.get("results") or []]
+    outcomes += [r.get("outcome") for r in (evidence.get("document") or {}).get("results") or []]
+    if not outcomes or any(o not in ACCEPTED for o in outcomes):
+        return "not conformant"
+    return "conformant"
+
+
+def not_run(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The expected checks that ended without an outcome of their own."""
+    return [
+        r
+        for r in results
+        if r.get("outcome") == "error" and str(r.get("message") or "").startswith(NOT_RUN)
+    ]
+
+
+def load(path: Path) -> dict[str, Any]:
+    """An evidence file (or ``DIR/evidence.json``); anything else is one clear usage error."""
+    file = path / EVIDENCE_FILE if path.is_dir() else path
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(evidence, handle, indent=2, sort_keys=False)
-            handle.write("\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{file}: not an evidence file: not UTF-8 text ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{file}:{exc.lineno}: not an evidence file: {exc.msg}") from None
+    except RecursionError:
+        raise UsageError(f"{file}: not an evidence file: nested too deeply") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise UsageError(f"{file}: not an evidence file (no list of 'results')")
+    for number, result in enumerate(data["results"], 1):
+        if not _readable(result):
+            raise UsageError(
+                f"{file}: not an evidence file: result {number} lacks an id, an outcome or "
+                "comparisons with a subject and ok"
+            )
+    return data
+
+
+def _readable(result: Any) -> bool:
+    """A result the reports can read: id and outcome, and comparisons with subject and ok."""
+    if not isinstance(result, dict):
+        return False
+    comparisons = result.get("comparisons", [])
+    return (
+        isinstance(result.get("id"), str)
+        and isinstance(result.get("outcome"), str)
+        and isinstance(comparisons, list)
+        and all(isinstance(c, dict) and {"subject", "ok"} <= c.keys() for c in comparisons)
+    )
+
+
+def write(directory: Path, evidence: dict[str, Any], reports: Mapping[str, str]) -> Path:
+    """Write ``DIR/evidence.json`` and the reports made from it as one set (see
+    :func:`replace_together`)."""
+    text = json.dumps(evidence, indent=2, sort_keys=False) + "\n"
+    replace_together(directory, {**reports, EVIDENCE_FILE: text})
+    return directory / EVIDENCE_FILE
+
+
+def replace_together(directory: Path, files: Mapping[str, str]) -> None:
+    """Write every file to a temporary file beside it, then rename them all, ``evidence.json``
+    last: a reader never sees a half-written file, and a signal arriving while they are renamed
+    waits until all are. Temporary files left by a killed run are removed; none of ours stays."""
+    directory.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(directory, files)
+    written: list[tuple[Path, Path]] = []
+    try:
+        for name, text in files.items():
+            stem, suffix = os.path.splitext(name)
+            fd, path = tempfile.mkstemp(
+                dir=directory, prefix=f".{stem}-{os.getpid()}-", suffix=suffix
+            )
+            written.append((Path(path), directory / name))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        written.sort(key=lambda pair: pair[1].name == EVIDENCE_FILE)
+        with _signals_deferred():
+            for temporary, final in written:
+                os.replace(temporary, final)
+    finally:
+        for temporary, _ in written:
+            temporary.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(directory: Path, names: Iterable[str]) -> None:
+    """Remove temporary files of ``names`` whose writer is no longer running (killed)."""
+    stems = "|".join(re.escape(os.path.splitext(n)[0]) for n in names)
+    pattern = re.compile(rf"^\.(?:{stems})-(?:(?P<pid>\d+)-)?\w+\.\w+$")
+    for path in directory.iterdir():
+        match = pattern.match(path.name)
+        if match and not _running(int(match["pid"]) if match["pid"] else None):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int | None) -> bool:
+    """Whether another process with this id is running (``None``: a writer that named none)."""
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block, then deliver them to the handlers the run had."""
+    caught = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(s) is None for s in caught
+    ):
+        yield
+        return
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, _: received.append(signum)) for s in caught}
+    try:
+        yield
+    finally:
+        for caught_signal, handler in previous.items():
+            signal.signal(caught_signal, handler)
+        for number in received:
+            signal.raise_signal(number)

@@ -3,11 +3,20 @@
 Check modules under ``specs/checks`` are collected as files whose items are the checks they
 register (node ids like ``specs/checks/network.py::net.vpc.cidr``). The target is opened and
 the inventory collected lazily, once per session, the first time a check runs.
+
+Every check expected to run ends with a result: its own, or an error saying why it has none
+("not run: the run was interrupted", a crash). Each check's final report carries its result, so
+results are recorded where reports are logged: in the one process, or on the xdist controller
+under ``-n N``, which also merges the workers' API calls and inventory into one evidence. The
+terminal summary, the exit status and the evidence are made from the same results.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import signal
+import threading
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -17,17 +26,21 @@ from typing import Any
 
 import pytest
 
-from conformance import contradictions, evidence
+from conformance import contradictions, evidence, validate
 from conformance.aws import CallLog
-from conformance.checks import CHECK_PACKAGE, REGISTRY, Check, Result, Run
-from conformance.errors import ConformanceError, UsageError
+from conformance.checks import CHECK_PACKAGE, REGISTRY, Check, Outcome, Result, Run, load_checks
+from conformance.errors import ConformanceError, ExitCode, UsageError
+from conformance.evidence import NOT_RUN, Reading
 from conformance.host import HostTargets
 from conformance.inputs import Inputs, load_inputs
-from conformance.inventory import Inventory
+from conformance.inventory import Inventory, one_line
+from conformance.reports import matrix
 from conformance.spec import PhaseSpec, load_spec
-from conformance.targets import TargetOptions, check_endpoint, open_target
+from conformance.targets import TargetOptions, check_endpoint, open_target, run_inputs
 
 CHECKS_DIR = Path(importlib.import_module(CHECK_PACKAGE).__path__[0]).resolve()
+RESULT = "conformance_result"  # the attribute of a check's final report that carries its result
+WORKER_OUTPUT = "conformance"  # an xdist worker's reading, and whether it could use the target
 # Waivers, the document check, the matrix and the failures-by-area table.
 pytest_plugins = ("conformance.reports.plugin",)
 
@@ -71,7 +84,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--evidence",
-        type=Path,
+        type=validate.nonempty_path,
         metavar="DIR",
         help="write DIR/evidence.json with results, API calls and inventory",
     )
@@ -86,8 +99,15 @@ class Session:
     options: TargetOptions
     inputs: Inputs
     log: CallLog = field(default_factory=CallLog)
-    results: list[Result] = field(default_factory=list)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    expected: dict[str, str] = field(default_factory=dict)  # node id -> check id, in order
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # check id -> result
+    reported: set[str] = field(default_factory=set)  # node ids whose reports were logged
+    stopped: str | None = None  # why the run ended before every expected check ran
+    interrupted: bool = False  # by Ctrl-C, SIGTERM or pytest.exit
+    exit_code: int | None = None  # the run's exit status when the target could not be used
+    readings: dict[str, Reading] = field(default_factory=dict)  # xdist: each worker's
+    evidence: dict[str, Any] | None = None  # built when the session finishes
     _stack: ExitStack = field(default_factory=ExitStack)
     _run: Run | None = None
     host: HostTargets = field(default_factory=HostTargets)  # set by conformance.host.plugin
@@ -108,12 +128,49 @@ class Session:
             )
         return self._run
 
-    @property
-    def opened(self) -> bool:
-        return self._run is not None
-
     def close(self) -> None:
         self._stack.close()
+
+    def result_for(self, check_id: str, outcome: Outcome, message: str) -> Result:
+        """A result for a check that ended without one of its own."""
+        check = REGISTRY[check_id]
+        group = check.area(self.spec.environment(self.options.environment))
+        return Result(check, outcome, [], one_line(message), str(getattr(group, "section", "")))
+
+    def record(self, report: pytest.TestReport) -> None:
+        """Record the result a check's report carries (on an xdist controller, a worker's)."""
+        self.reported.add(report.nodeid)
+        result = vars(report).get(RESULT)
+        check_id = self.expected.get(report.nodeid)
+        if result is not None:
+            self.records[result["id"]] = result
+        elif check_id is not None and report.failed and check_id not in self.records:
+            # e.g. the xdist worker running it crashed: pytest counts a failure, and so do we
+            message = f"no result: {one_line(report.longrepr)}"
+            self.records[check_id] = self.result_for(check_id, "error", message).as_json()
+
+    def results(self, reason: str) -> list[dict[str, Any]]:
+        """Every expected check's result in collection order; 'not run: REASON' where none came."""
+        expected = dict.fromkeys(self.expected.values())
+        out = [
+            self.records.get(c) or self.result_for(c, "error", NOT_RUN + reason).as_json()
+            for c in expected
+        ]
+        return out + [r for c, r in self.records.items() if c not in expected]
+
+    def reading(self) -> Reading:
+        """What was read from the target: here, or (on an xdist controller) by the workers."""
+        if self.readings:
+            merged = Reading()
+            for _, reading in sorted(self.readings.items()):
+                merged.merge(reading)
+            return merged
+        if self._run is None:
+            return Reading()
+        inventory = self._run.inventory
+        return Reading.of(
+            self._run.target, inventory.clients.emulator, self.log, inventory.snapshot()
+        )
 
 
 SESSION = pytest.StashKey[Session]()
@@ -136,7 +193,7 @@ def pytest_configure(config: pytest.Config) -> None:
             check_endpoint(endpoint)
         options = TargetOptions(
             kind=config.getoption("target"),
-            region=config.getoption("region") or spec.primary_region.value,
+            region=validate.region(config.getoption("region") or spec.primary_region.value),
             environment=environment,
             endpoint_url=endpoint,
             drift=config.getoption("drift"),
@@ -149,10 +206,18 @@ def pytest_configure(config: pytest.Config) -> None:
             from fixtures.drifts import get_drift
 
             get_drift(options.drift, spec.phase)
-        inputs = load_inputs(config.getoption("inputs"), config.getoption("input"))
+        inputs = run_inputs(
+            options,
+            load_inputs(
+                config.getoption("inputs"), config.getoption("input"), spec.environment(environment)
+            ),
+        )
+        if config.getoption("evidence") is not None:
+            validate.writable_directory(config.getoption("evidence"), "--evidence")
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION] = Session(spec, options, inputs)
+    _terminate_like_interrupt(config)  # now: later configure hooks fetch files (--ssh-host)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -185,11 +250,11 @@ class CheckItem(pytest.Item):
     def __init__(self, *, check: Check[Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
+        self.result: Result | None = None  # set when it ran; the waivers may judge it
 
     def runtest(self) -> None:
-        session = self.config.stash[SESSION]
-        result = self.check.run(session.run())
-        session.results.append(result)
+        result = self.check.run(self.config.stash[SESSION].run())
+        self.result = result
         self.user_properties.extend(_properties(result))
         if result.outcome == "skipped":
             raise pytest.skip.Exception(result.message, _use_item_location=True)
@@ -221,19 +286,156 @@ def _properties(result: Result) -> list[tuple[str, object]]:
     return props
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A check's final report carries its result, to be recorded wherever reports are logged.
+    Outermost, so the waivers have judged it; a check that ended without a result of its own
+    (something raised around it, or a skip or failure from another plugin) is given one here."""
+    report = yield
+    final = call.when == "call" or (call.when == "setup" and not report.passed)
+    if isinstance(item, CheckItem) and final:
+        if item.result is None:
+            item.result = _result_of(item, report, call)
+            report.user_properties.extend(_properties(item.result))
+        vars(report)[RESULT] = item.result.as_json()
+    return report
+
+
+def _result_of(item: CheckItem, report: pytest.TestReport, call: pytest.CallInfo[None]) -> Result:
+    state = item.config.stash[SESSION]
+    if report.skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        return state.result_for(item.check.id, "skipped", reason.removeprefix("Skipped: "))
+    excinfo = call.excinfo
+    raised = f"{excinfo.typename}: {excinfo.value}" if excinfo else str(report.longrepr)
+    prefix = "" if call.when == "call" else f"{NOT_RUN}{call.when} failed: "
+    return state.result_for(item.check.id, "error", prefix + raised)
+
+
+class ResultRecorder:
+    """Records each check's result from its report where reports are logged: in this process,
+    or on the xdist controller as the workers' reports arrive."""
+
+    def __init__(self, state: Session) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.record(report)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the run ends the same way: evidence marked, files removed."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION, None)
+    if state is not None:
+        session.config.pluginmanager.register(ResultRecorder(state), "conformance-results")
+
+
+def _terminate_like_interrupt(config: pytest.Config) -> None:
+    """Turn SIGTERM into :class:`Terminated` for this run (main thread, default handler only);
+    a second SIGTERM ends the process at once. The default is restored when pytest unconfigures."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated("SIGTERM")
+
+    signal.signal(signal.SIGTERM, terminate)
+    config.add_cleanup(_restore_sigterm)
+
+
+def _restore_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The checks expected to run: those collected and selected, unless nothing runs."""
+    config = session.config
+    state = config.stash.get(SESSION, None)
+    if state is None or config.option.collectonly or config.getoption("setuponly", False):
+        return
+    state.expected = {i.nodeid: i.check.id for i in session.items if isinstance(i, CheckItem)}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """The xdist controller collects nothing: it expects the checks its workers collected."""
+    config: pytest.Config = node.config
+    state = config.stash.get(SESSION, None)
+    if state is None:
+        return
+    checks = load_checks()
+    for nodeid in ids:
+        path, _, name = nodeid.partition("::")
+        if name in checks and (config.rootpath / path).resolve().parent == CHECKS_DIR:
+            state.expected.setdefault(nodeid, name)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """An xdist worker finished: keep what it read from the target (lost if it crashed), and
+    whether it could not use the target at all."""
+    state = node.config.stash.get(SESSION, None)
+    output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+    if state is None or not output:
+        return
+    worker = json.loads(output)
+    state.readings[node.gateway.id] = Reading.from_json(worker["reading"])
+    if worker["exit_code"] is not None and state.exit_code is None:
+        state.exit_code, state.stopped = worker["exit_code"], worker["stopped"]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Any:
-    """Open the target before the first check so an unreachable one fails once, clearly."""
+    """Open the target before the first check so an unreachable one fails once, clearly; and
+    note why the loop ended early, if it did."""
     state = session.config.stash[SESSION]
-    if not session.config.option.collectonly and any(
-        isinstance(item, CheckItem) for item in session.items
-    ):
-        try:
-            state.run()
-        except ConformanceError as exc:
-            state.close()
-            pytest.exit(f"conformance: {exc}", returncode=int(exc.exit_code))
-    return (yield)
+    try:
+        if not session.config.option.collectonly and any(
+            isinstance(item, CheckItem) for item in session.items
+        ):
+            try:
+                state.run()
+            except ConformanceError as exc:
+                state.close()
+                state.stopped = f"the target could not be used: {one_line(exc)}"
+                state.exit_code = int(exc.exit_code)
+                session.shouldfail = f"conformance: {exc}"  # on an xdist worker: stop them all
+                pytest.exit(f"conformance: {exc}", returncode=state.exit_code)
+        return (yield)
+    except (KeyboardInterrupt, pytest.exit.Exception) as exc:
+        if state.stopped is None:
+            state.interrupted, state.stopped = _why_stopped(session.config, exc)
+        raise
+
+
+def _why_stopped(config: pytest.Config, exc: BaseException) -> tuple[bool, str]:
+    """(interrupted, reason) for what ended the test loop: Ctrl-C or SIGTERM (here, or on an
+    xdist worker), ``pytest.exit``, or a stop after failures (``-x``, ``--maxfail``, stepwise)."""
+    if isinstance(exc, pytest.exit.Exception):
+        return True, f"the run was stopped: {exc.msg}"
+    if isinstance(exc, Terminated):
+        return True, "the run was terminated (SIGTERM)"
+    text = str(exc)
+    if type(exc) is KeyboardInterrupt or text.endswith("received keyboard-interrupt"):
+        return True, "the run was interrupted"
+    return False, _stopped_after_failures(config, text)
+
+
+def _stopped_after_failures(config: pytest.Config, text: str) -> str:
+    maxfail = int(config.option.maxfail or 0)
+    if text.startswith("stopping after") and maxfail == 1:
+        return "stopped after the first failure (-x)"
+    if text.startswith("stopping after") and maxfail:
+        return f"stopped after {maxfail} failures (--maxfail)"
+    return f"the run stopped: {text}"
 
 
 class EvidenceHookspecs:
@@ -241,7 +443,7 @@ class EvidenceHookspecs:
 
     @pytest.hookspec
     def pytest_conformance_evidence(self, config: pytest.Config, data: dict[str, Any]) -> None:
-        """Add keys to ``data`` just before ``DIR/evidence.json`` is written, once."""
+        """Add keys to ``data`` once, when the session finishes (before any file is written)."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -249,86 +451,112 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    state = session.config.stash.get(SESSION, None)
+    config = session.config
+    state = config.stash.get(SESSION, None)
     if state is None:
         return
-    directory = session.config.getoption("evidence")
     try:
-        if directory is not None:
-            run = state.run() if state.opened else None  # a document-only run opens nothing
-            data = evidence.build(
-                target=run.target if run else None,
-                phase=state.spec.phase,
-                environment=state.options.environment,
-                results=state.results,
-                calls=state.log,
-                inventory=run.inventory.snapshot() if run else None,
-                contradictions=contradictions.find(
-                    state.spec.environment(state.options.environment)
-                ),
-                started=state.started,
-            )
-            session.config.hook.pytest_conformance_evidence(config=session.config, data=data)
-            evidence.write(directory, data)
+        if hasattr(config, "workeroutput"):  # an xdist worker: the controller writes
+            output = {"reading": state.reading().as_json(), "exit_code": state.exit_code}
+            config.workeroutput[WORKER_OUTPUT] = json.dumps(output | {"stopped": state.stopped})
+        else:
+            _finish(session, state)
     finally:
         state.close()
 
 
-def _unverifiable_reasons(state: Session, skipped: list[Result]) -> list[tuple[str, str]]:
+def _finish(session: pytest.Session, state: Session) -> None:
+    """Build the run's evidence (every expected check with a result), make the exit status say
+    what it says, and write it with its reports as one set."""
+    config = session.config
+    directory = config.getoption("evidence")
+    if not (state.expected or state.records or directory is not None):
+        return
+    if state.stopped is None and session.shouldfail:
+        state.stopped = _stopped_after_failures(config, str(session.shouldfail))
+    elif state.stopped is None and session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        state.interrupted, state.stopped = True, "the run was interrupted"
+    reading = state.reading()
+    data = evidence.build(
+        reading=reading,
+        phase=state.spec.phase,
+        environment=state.options.environment,
+        results=state.results(state.stopped or "no outcome was recorded"),
+        contradictions=contradictions.find(state.spec.environment(state.options.environment)),
+        started=state.started,
+        interrupted=state.interrupted,
+    )
+    config.hook.pytest_conformance_evidence(config=config, data=data)
+    state.evidence = evidence.seal(data)
+    if state.exit_code is not None:
+        session.exitstatus = state.exit_code  # the target could not be used (here, or by a worker)
+    elif not state.interrupted and session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # stopped after failures (xdist -x)
+    elif state.expected and session.exitstatus == 0 and data["verdict"] != "conformant":
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a check ended without an outcome
+    if directory is not None:
+        try:
+            evidence.write(directory, data, matrix.render(data))
+        except OSError as exc:
+            message = f"conformance: cannot write the evidence to {directory}: {exc.strerror}"
+            pytest.exit(message, returncode=int(ExitCode.USAGE))
+
+
+def _unverifiable_reasons(
+    data: dict[str, Any], skipped: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
     """Skips grouped by cause: the services the target did not serve (one line naming the
     emulator and its edition), then any other reason with its count."""
-    inventory = state.run().inventory if state.opened else None
-    failures = inventory.failures.values() if inventory is not None else []
-    unserved = {f.message: f.service for f in failures if f.kind == "unsupported"}
-    by_service = Counter(unserved[r.message] for r in skipped if r.message in unserved)
-    others = Counter(r.message for r in skipped if r.message not in unserved)
+    failures = ((data.get("inventory") or {}).get("failures") or {}).values()
+    unserved = {f["message"]: f["service"] for f in failures if f["kind"] == "unsupported"}
+    by_service = Counter(unserved[r["message"]] for r in skipped if r["message"] in unserved)
+    others = Counter(r["message"] for r in skipped if r["message"] not in unserved)
     lines = []
-    if by_service and inventory is not None:
-        emulator = inventory.clients.emulator or "this target"
+    if by_service:
         served = ", ".join(f"{s} {n}" for s, n in sorted(by_service.items()))
-        lines.append((f"not served by {emulator}", served))
+        lines.append((f"not served by {data.get('emulator') or 'this target'}", served))
     lines += [(message, str(n)) for message, n in sorted(others.items())]
     return lines
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The run as its evidence records it: the same counts, calls and verdict."""
     state = config.stash.get(SESSION, None)
-    if state is None or not state.results:
+    data = state.evidence if state is not None else None
+    if state is None or data is None or not state.expected:
         return
     tr = terminalreporter
-    env = state.spec.environment(state.options.environment)
+    results: list[dict[str, Any]] = data["results"]
     tr.section("conformance")
-    counts = Counter(r.outcome for r in state.results)
     tr.write_line(
-        f"target {state.run().target} · phase {state.spec.phase} ({state.spec.name}) "
-        f"· {state.options.environment}"
+        f"target {data['target'] or state.options.describe()} · phase {state.spec.phase} "
+        f"({state.spec.name}) · {state.options.environment}"
     )
-    tr.write_line(
-        "checks: "
-        + ", ".join(f"{counts[o]} {o}" for o in ("passed", "failed", "error", "waived", "skipped"))
-    )
+    tr.write_line("checks: " + evidence.count_line(evidence.counts(results)))
+    missing = evidence.not_run(results)
+    if missing:
+        reason = str(missing[0]["message"]).removeprefix(NOT_RUN)
+        tr.write_line(f"not run: {len(missing)} checks ({reason}), each recorded as an error")
     unverifiable = [
-        r for r in state.results if r.outcome == "skipped" and "not applicable" not in r.message
+        r for r in results if r["outcome"] == "skipped" and "not applicable" not in r["message"]
     ]
     if unverifiable:
         tr.write_line(f"not verifiable on this target: {len(unverifiable)} checks")
-        for reason, n in _unverifiable_reasons(state, unverifiable):
+        for reason, n in _unverifiable_reasons(data, unverifiable):
             tr.write_line(f"    {reason}: {n}")
-    repeated = state.log.repeated()
-    tr.write_line(
-        f"AWS API calls: {len(state.log.calls)}"
-        + (
-            f" ({len(repeated)} repeated: {sorted({c.action for c in repeated})})"
-            if repeated
-            else ""
-        )
-    )
-    found = contradictions.find(env)
-    if found:
+    calls = data["api_calls"]
+    line = f"AWS API calls: {calls['count']}"
+    if calls["repeated"]:
+        line += f" ({len(calls['repeated'])} repeated: {sorted(set(calls['repeated']))})"
+    if calls["processes"] > 1:
+        line += f"; {calls['sent']} sent by {calls['processes']} xdist workers"
+    tr.write_line(line)
+    tr.write_line(f"verdict: {data['verdict']}")
+    if data["contradictions"]:
         tr.section("document contradictions", sep="-")
-        for c in found:
-            tr.write_line(f"{c.title}: {c.detail}")
-            tr.write_line(f"    document: {'; '.join(c.sections)}")
+        for c in data["contradictions"]:
+            tr.write_line(f"{c['title']}: {c['detail']}")
+            tr.write_line(f"    document: {'; '.join(c['sections'])}")
     directory = config.getoption("evidence")
     if directory is not None:
         tr.write_line(f"evidence: {directory / evidence.EVIDENCE_FILE}")

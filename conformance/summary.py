@@ -1,57 +1,84 @@
 """A Markdown summary of a run's evidence, for a CI job summary or a pull-request comment.
 
 Failures first, each with expected, actual and the document section, so a reader of the job
-page sees what drifted without opening the evidence file.
+page sees what drifted without opening the evidence file. The verdict and the counts are the
+run's own (``conformance.evidence``): an interrupted run is called interrupted, never conformant.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-OUTCOMES = ("passed", "failed", "error", "skipped")
+from conformance.errors import ExitCode
+from conformance.evidence import NOT_RUN, count_line, counts, not_run, verdict
+
+EXIT_CODES = {
+    "conformant": ExitCode.CONFORMANT,
+    "not conformant": ExitCode.DRIFT,
+    "interrupted": ExitCode.INTERRUPTED,
+}
+
+
+def exit_code(evidence: dict[str, Any]) -> int:
+    """The exit status the run had: 0 conformant, 1 not conformant, 2 interrupted."""
+    return int(EXIT_CODES[verdict(evidence)])
 
 
 def markdown(evidence: dict[str, Any]) -> str:
     results: list[dict[str, Any]] = evidence.get("results", [])
-    counts = Counter(r["outcome"] for r in results)
-    bad = [r for r in results if r["outcome"] in ("failed", "error")]
-    verdict = "conformant" if not bad and results else "not conformant"
-    lines = [
-        f"## Conformance: {verdict}",
-        "",
+    missing = not_run(results)
+    lines = [f"## Conformance: {verdict(evidence)}", ""]
+    if evidence.get("interrupted"):
+        lines += [
+            f"**The run was interrupted**: {len(missing)} of {len(results)} checks did not run. "
+            "This evidence is partial and is not a verdict of conformance.",
+            "",
+        ]
+    lines += [
         f"Target {evidence.get('target')} · phase {evidence.get('phase')} · "
-        f"{evidence.get('environment')} · " + ", ".join(f"{counts[o]} {o}" for o in OUTCOMES),
+        f"{evidence.get('environment')} · checks: {count_line(counts(results))}",
         "",
     ]
-    failed = [r for r in bad if r["outcome"] == "failed"]
+    failed = [r for r in results if r["outcome"] == "failed"]
     if failed:
         lines += [
             "| check | severity | subject | expected | actual | document |",
             "|---|---|---|---|---|---|",
         ]
         for r in failed:
-            for c in r["comparisons"]:
+            for c in r.get("comparisons", []):
                 if not c["ok"]:
-                    cells = [r["id"], r["severity"], c["subject"], c["expected"], c["actual"]]
-                    lines.append("| " + " | ".join(_cell(v) for v in [*cells, c["section"]]) + " |")
+                    cells = [r["id"], r.get("severity"), c["subject"], c.get("expected")]
+                    cells += [c.get("actual"), c.get("section")]
+                    lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
         lines.append("")
-    errors = [r for r in bad if r["outcome"] == "error"]
+    errors = [r for r in results if r["outcome"] == "error" and r not in missing]
     if errors:
         lines += ["Could not be verified (error):", ""]
-        lines += [f"- `{r['id']}`: {_cell(r['message'])}" for r in errors]
+        lines += [f"- `{r['id']}`: {_cell(r.get('message'))}" for r in errors]
         lines.append("")
+    if missing:
+        reason = str(missing[0]["message"]).removeprefix(NOT_RUN)
+        lines += _details(f"{len(missing)} not run ({reason}), each an error", missing, False)
+    waived = [r for r in results if r["outcome"] == "waived"]
+    if waived:
+        lines += ["Waived:", "", *[f"- `{r['id']}`: {_cell(r.get('message'))}" for r in waived], ""]
+    document = evidence.get("document")
+    if document:
+        judged = count_line(counts(document.get("results", [])))
+        lines += [f"Architecture document against the spec: {judged}", ""]
     skipped = [r for r in results if r["outcome"] == "skipped"]
     if skipped:
-        lines += [
-            f"<details><summary>{len(skipped)} skipped</summary>",
-            "",
-            *[f"- `{r['id']}`: {_cell(r['message'])}" for r in skipped],
-            "",
-            "</details>",
-            "",
-        ]
+        lines += _details(f"{len(skipped)} skipped", skipped, True)
     return "\n".join(lines)
+
+
+def _details(title: str, results: list[dict[str, Any]], reasons: bool) -> list[str]:
+    """A collapsed list of check ids (with their reasons)."""
+    items = [
+        f"- `{r['id']}`" + (f": {_cell(r.get('message'))}" if reasons else "") for r in results
+    ]
+    return [f"<details><summary>{title}</summary>", "", *items, "", "</details>", ""]
 
 
 def _cell(value: Any) -> str:

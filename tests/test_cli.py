@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_suite
+from conformance.checks import load_checks
+from tests.conftest import ROOT, run_suite
 
 
 def test_plain_pytest_runs_the_phase_1_suite_green(tmp_path: Path) -> None:
@@ -88,3 +91,68 @@ def test_a_drift_of_a_running_service_is_refused_on_the_embedded_target() -> Non
     done = run_suite("--drift", "redis-maxmemory")
     assert done.returncode == 4
     assert "the embedded target runs no servers" in done.stderr
+
+
+def _summary(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", "summary", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _checks_line(stdout: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith("checks: "))
+
+
+def test_summary_counts_and_judges_as_the_run_did(tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n  - {check: sg.ec2_web.no_extra_ingress, reason: load test, owner: ops, "
+        "expires: 2999-12-31}\n"
+    )
+    done = run_suite(
+        "-k",
+        "net. or sg.",
+        "--drift",
+        "sg-web-extra-port",
+        f"--waivers={waivers}",
+        f"--evidence={tmp_path}",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = _checks_line(done.stdout)
+    assert " 1 waived, " in line and "verdict: conformant" in done.stdout
+    summary = _summary("--check", str(tmp_path / "evidence.json"))
+    assert summary.returncode == 0, summary.stderr
+    assert summary.stdout.startswith("## Conformance: conformant\n")
+    assert f"· {line}\n" in summary.stdout
+    assert "- `sg.ec2_web.no_extra_ingress`: WAIVED until 2999-12-31 (UTC) by ops" in summary.stdout
+
+
+def test_an_unusable_target_still_records_every_check(tmp_path: Path) -> None:
+    done = run_suite(
+        "--target", "aws", "--endpoint-url", "http://127.0.0.1:1", f"--evidence={tmp_path}"
+    )
+    assert done.returncode == 6, done.stdout + done.stderr
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    assert len(evidence["results"]) == len(load_checks())
+    assert {r["outcome"] for r in evidence["results"]} == {"error"}
+    assert {r["message"].split(":")[0] for r in evidence["results"]} == {"not run"}
+    assert evidence["verdict"] == "not conformant" and evidence["interrupted"] is False
+    summary = _summary("--check", str(tmp_path))
+    assert summary.returncode == 1
+    assert summary.stdout.startswith("## Conformance: not conformant\n")
+    assert _summary(str(tmp_path)).returncode == 0  # without --check it only reports
+
+
+def test_summary_of_a_file_that_is_no_evidence_is_one_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "evidence.json"
+    bad.write_text('{"results": [{"id": "net.vpc.cidr"}]}')
+    done = _summary(str(bad))
+    assert done.returncode == 4
+    assert done.stderr == (
+        f"conformance: {bad}: not an evidence file: result 1 lacks an id, an outcome or "
+        "comparisons with a subject and ok\n"
+    )

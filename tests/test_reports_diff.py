@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,62 @@ def test_unreadable_evidence_is_a_usage_error(
 def test_generated_ids_are_masked_but_names_are_not() -> None:
     assert mask("subnet public-a (subnet-0a1b2c3d4e5f67890)") == "subnet public-a (subnet-*)"
     assert mask(["sg-12345678", "api-gateway"]) == "[sg-*, api-gateway]"
+
+
+def _changed(evidence: dict[str, Any], path: Path, **changes: Any) -> Path:
+    path.write_text(json.dumps({**evidence, **changes}))
+    return path
+
+
+def test_checks_gone_from_new_are_a_regression(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, _ = runs
+    clean = json.loads(old.read_text())
+    kept = [r for r in clean["results"] if r["id"] != "net.vpc.cidr"]
+    assert main([str(old), str(_changed(clean, tmp_path / "one.json", results=kept))]) == 1
+    assert "checks gone (in OLD, absent from NEW): 1\n  net.vpc.cidr (passed → absent)" in (
+        capsys.readouterr().out
+    )
+    assert main([str(old), str(_changed(clean, tmp_path / "all.json", results=[]))]) == 1
+    assert f"checks gone (in OLD, absent from NEW): {len(clean['results'])}\n" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_check_that_became_error_is_a_regression(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, drifted = runs
+    failing = json.loads(drifted.read_text())
+    denied = "access denied to ec2:DescribeNatGateways (grant it to the conformance role)"
+    errored = [
+        {**r, "outcome": "error", "message": denied, "comparisons": []}
+        if r["id"] in ("net.nat.absent", "net.vpc.cidr")
+        else r
+        for r in failing["results"]
+    ]
+    new = _changed(failing, tmp_path / "errored.json", results=errored)
+    assert main([str(drifted), str(new)]) == 1  # failed → error, and passed → error
+    out = capsys.readouterr().out
+    assert "new errors (could not be verified): 2\n" in out
+    assert f"  net.nat.absent (failed → error): {denied}" in out
+    assert f"  net.vpc.cidr (passed → error): {denied}" in out
+    assert main([str(new), str(new), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["regression"] is False
+    assert compare(json.loads(old.read_text()), json.loads(new.read_text())).regression
+
+
+def test_an_interrupted_new_run_is_a_regression_and_never_conformant(
+    runs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, _ = runs
+    clean = json.loads(old.read_text())
+    assert clean["verdict"] == "conformant"
+    new = _changed(clean, tmp_path / "interrupted.json", interrupted=True)
+    assert main([str(old), str(new)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].endswith(" · interrupted")
+    assert "NEW was interrupted: 0 checks did not run; its evidence is partial" in out
+    assert main([str(new), str(old), "--json"]) == 0  # an interrupted OLD is not NEW's fault
+    assert json.loads(capsys.readouterr().out)["interrupted"] is False

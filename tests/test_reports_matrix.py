@@ -177,3 +177,19 @@ def test_skipped_and_error_checks_appear_with_their_reason() -> None:
     md = matrix.markdown(evidence)
     assert "| rds.engine | Engine | — | — | SKIPPED | rds is not emulated by this target |" in md
     assert "| API calls | 3 |" in md
+
+
+def test_the_matrix_names_the_run_id_and_verdict_of_its_evidence(
+    drifted: tuple[Path, Any], tmp_path: Path
+) -> None:
+    directory, _ = drifted
+    evidence = json.loads((directory / "evidence.json").read_text())
+    md = (directory / matrix.MARKDOWN_FILE).read_text()
+    page = (directory / matrix.HTML_FILE).read_text()
+    assert f"| Run id | {evidence['run_id']} |" in md
+    assert f'<meta name="conformance-run-id" content="{evidence["run_id"]}">' in page
+    assert "| Verdict | not conformant |" in md and "<td>not conformant</td>" in page
+    assert sorted(p.name for p in directory.iterdir() if p.name.startswith(".")) == []
+    matrix.write(tmp_path, evidence)  # rebuilt from kept evidence: the same run id
+    assert f"| Run id | {evidence['run_id']} |" in (tmp_path / matrix.MARKDOWN_FILE).read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [matrix.HTML_FILE, matrix.MARKDOWN_FILE]

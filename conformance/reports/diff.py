@@ -1,12 +1,13 @@
 """Drift between two runs: ``python -m conformance diff OLD NEW`` over two evidence files.
 
-Reports new failures, fixed checks, other outcome changes, comparisons whose actual value
-changed, and inventory resources that appeared or disappeared. Resource ids that AWS generates
+Reports the regressions (new failures, new errors, checks gone from NEW, and a NEW that was
+interrupted), then fixed checks, other outcome changes, comparisons whose actual value changed,
+and inventory resources that appeared or disappeared. Resource ids that AWS generates
 (``vpc-0abc…``) are masked when comparing subjects and values, so that two runs against rebuilt
 environments (e.g. the embedded moto reference) compare by meaning rather than by id; resources
 are matched by their Name tag or name, else by their content.
 
-Exit status: 0 when NEW has no new failure, 1 when it has, 4 on a usage error.
+Exit status: 0 when NEW has no regression, 1 when it has one, 4 on a usage error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import ExitCode, UsageError
-from conformance.evidence import EVIDENCE_FILE
+from conformance.evidence import load, not_run, verdict
 from conformance.reports.matrix import show
 
 FAILING = frozenset({"failed", "error"})
@@ -42,7 +43,10 @@ class Change:
 
 @dataclass
 class Drift:
-    new_failures: list[Change] = field(default_factory=list)
+    new_failures: list[Change] = field(default_factory=list)  # failed now, did not fail before
+    new_errors: list[Change] = field(default_factory=list)  # could not be verified now
+    vanished: list[Change] = field(default_factory=list)  # in OLD, absent from NEW
+    interrupted: bool = False  # NEW is the partial evidence of an interrupted run
     fixed: list[Change] = field(default_factory=list)
     outcome_changes: list[Change] = field(default_factory=list)
     changed_values: list[Change] = field(default_factory=list)
@@ -54,7 +58,11 @@ class Drift:
             return [vars(c) for c in items]
 
         return {
+            "regression": self.regression,
             "new_failures": changes(self.new_failures),
+            "new_errors": changes(self.new_errors),
+            "vanished": changes(self.vanished),
+            "interrupted": self.interrupted,
             "fixed": changes(self.fixed),
             "outcome_changes": changes(self.outcome_changes),
             "changed_values": changes(self.changed_values),
@@ -62,19 +70,28 @@ class Drift:
             "resources_disappeared": self.disappeared,
         }
 
+    @property
+    def regression(self) -> bool:
+        """NEW is worse than OLD: a check fails or errs that did not, a check is gone, or NEW
+        did not run to the end."""
+        return bool(self.new_failures or self.new_errors or self.vanished or self.interrupted)
+
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
-    drift = Drift()
+    drift = Drift(interrupted=bool(new.get("interrupted")))
     before = {r["id"]: r for r in old.get("results", [])}
     after = {r["id"]: r for r in new.get("results", [])}
     for check_id, result in after.items():
         previous = before.get(check_id)
         was = previous["outcome"] if previous else "absent"
         now = result["outcome"]
-        change = Change(check_id, result["title"], was, now)
-        if now in FAILING and was not in FAILING:
+        change = Change(check_id, str(result.get("title", "")), was, now)
+        if now == "failed" and was not in FAILING:
             change.subject = _failure_text(result)
             drift.new_failures.append(change)
+        elif now == "error" and was != "error":
+            change.subject = str(result.get("message") or result.get("title", ""))
+            drift.new_errors.append(change)
         elif was in FAILING and now == "passed":
             drift.fixed.append(change)
         elif was != now:
@@ -82,8 +99,9 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
         if previous:
             drift.changed_values += _value_changes(check_id, previous, result)
     for check_id in sorted(set(before) - set(after)):
-        drift.outcome_changes.append(
-            Change(check_id, before[check_id]["title"], before[check_id]["outcome"], "absent")
+        gone = before[check_id]
+        drift.vanished.append(
+            Change(check_id, str(gone.get("title", "")), gone["outcome"], "absent")
         )
     old_resources = _resources(old.get("inventory"))
     new_resources = _resources(new.get("inventory"))
@@ -95,7 +113,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
 def _failure_text(result: dict[str, Any]) -> str:
     failing = [c for c in result.get("comparisons", []) if not c["ok"]]
     if not failing:
-        return str(result.get("message") or result["title"])
+        return str(result.get("message") or result.get("title", ""))
     return "; ".join(
         f"{c['subject']}: expected {show(c['expected'])}, actual {show(c['actual'])}"
         for c in failing
@@ -117,12 +135,14 @@ def _value_changes(check_id: str, old: dict[str, Any], new: dict[str, Any]) -> l
     before, after = _keyed(old), _keyed(new)
     out = []
     for key, c in after.items():
-        if key in before and mask(before[key]["actual"]) != mask(c["actual"]):
-            out.append(Change(check_id, key, show(before[key]["actual"]), show(c["actual"])))
+        if key in before and mask(before[key].get("actual")) != mask(c.get("actual")):
+            out.append(
+                Change(check_id, key, show(before[key].get("actual")), show(c.get("actual")))
+            )
     for key in after.keys() - before.keys():
-        out.append(Change(check_id, key, "absent", show(after[key]["actual"])))
+        out.append(Change(check_id, key, "absent", show(after[key].get("actual"))))
     for key in before.keys() - after.keys():
-        out.append(Change(check_id, key, show(before[key]["actual"]), "absent"))
+        out.append(Change(check_id, key, show(before[key].get("actual")), "absent"))
     return out
 
 
@@ -161,13 +181,27 @@ def render(drift: Drift, old: dict[str, Any], new: dict[str, Any]) -> str:
             f"{evidence.get('environment')} · {evidence.get('started')}"
         )
 
-    lines = [f"old: {run(old)}", f"new: {run(new)}"]
+    lines = [f"old: {run(old)} · {verdict(old)}", f"new: {run(new)} · {verdict(new)}"]
     if (old.get("phase"), old.get("environment")) != (new.get("phase"), new.get("environment")):
         lines.append("note: the two runs check different phases or environments")
+    if drift.interrupted:
+        missing = len(not_run(new.get("results", [])))
+        lines.append(
+            f"NEW was interrupted: {missing} checks did not run; its evidence is partial "
+            "(a regression)"
+        )
     groups: list[tuple[str, list[str]]] = [
         (
             "new failures",
             [f"{c.check} ({c.old} → {c.new}): {c.subject}" for c in drift.new_failures],
+        ),
+        (
+            "new errors (could not be verified)",
+            [f"{c.check} ({c.old} → {c.new}): {c.subject}" for c in drift.new_errors],
+        ),
+        (
+            "checks gone (in OLD, absent from NEW)",
+            [f"{c.check} ({c.old} → absent)" for c in drift.vanished],
         ),
         ("fixed", [f"{c.check} ({c.old} → {c.new})" for c in drift.fixed]),
         (
@@ -185,19 +219,6 @@ def render(drift: Drift, old: dict[str, Any], new: dict[str, Any]) -> str:
         lines.append(f"{title}: {len(items)}")
         lines += [f"  {item}" for item in items]
     return "\n".join(lines) + "\n"
-
-
-def load(path: Path) -> dict[str, Any]:
-    file = path / EVIDENCE_FILE if path.is_dir() else path
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{file}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{file}:{exc.lineno}: not an evidence file: {exc.msg}") from None
-    if not isinstance(data, dict) or "results" not in data:
-        raise UsageError(f"{file}: not an evidence file (no 'results')")
-    return data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -219,4 +240,4 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(drift.as_json(), indent=2))
     else:
         sys.stdout.write(render(drift, old, new))
-    return int(ExitCode.DRIFT if drift.new_failures else ExitCode.CONFORMANT)
+    return int(ExitCode.DRIFT if drift.regression else ExitCode.CONFORMANT)

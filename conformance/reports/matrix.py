@@ -2,20 +2,21 @@
 
 Built from an evidence dict alone (``DIR/evidence.json``), so a reviewer or auditor reads it
 without the code, and it can be rebuilt later from kept evidence. One Markdown file and one
-self-contained HTML page (inline CSS and script, no external resource).
+self-contained HTML page (inline CSS and script, no external resource). Both name the run id of
+their evidence and are written together with it; an interrupted run says so at the top.
 """
 
 from __future__ import annotations
 
 import html
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.evidence import OUTCOMES, count_line, counts, not_run, replace_together, verdict
+
 MARKDOWN_FILE = "conformance.md"
 HTML_FILE = "conformance.html"
-OUTCOMES = ("passed", "failed", "error", "waived", "skipped")
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,28 @@ def show(value: Any) -> str:
 
 
 def _facts(evidence: dict[str, Any]) -> list[tuple[str, str]]:
-    counts = Counter(r["outcome"] for r in evidence.get("results", []))
     return [
+        ("Verdict", verdict(evidence)),
+        ("Run id", str(evidence.get("run_id", ""))),
         ("Target", str(evidence.get("target", ""))),
         ("Phase", str(evidence.get("phase", ""))),
         ("Environment", str(evidence.get("environment", ""))),
         ("Started", str(evidence.get("started", ""))),
         ("Finished", str(evidence.get("finished", ""))),
         ("API calls", str(evidence.get("api_calls", {}).get("count", 0))),
-        ("Checks", ", ".join(f"{counts[o]} {o}" for o in OUTCOMES)),
+        ("Checks", count_line(counts(evidence.get("results", [])))),
     ]
+
+
+def interruption(evidence: dict[str, Any]) -> str | None:
+    """The warning an interrupted run's reports start with, or None."""
+    if not evidence.get("interrupted"):
+        return None
+    missing = len(not_run(evidence.get("results", [])))
+    return (
+        f"This run was interrupted: {missing} checks did not run (ERROR, 'not run'). "
+        "The evidence is partial and is not a verdict of conformance."
+    )
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -111,7 +124,11 @@ def _md_row(*cells: object) -> str:
 
 
 def markdown(evidence: dict[str, Any]) -> str:
-    lines = ["# Conformance matrix", "", "| Run | |", "|---|---|"]
+    lines = ["# Conformance matrix", ""]
+    warning = interruption(evidence)
+    if warning:
+        lines += [f"**{warning}**", ""]
+    lines += ["| Run | |", "|---|---|"]
     lines += [f"| {k} | {_cell(v)} |" for k, v in _facts(evidence)]
     for section, items in by_section(rows(evidence)).items():
         lines += ["", f"## {section}", ""]
@@ -170,6 +187,7 @@ tr.passed td.outcome{color:#17692c} tr.failed td.outcome,tr.error td.outcome{col
 tr.waived td.outcome{color:#8a5a00} tr.skipped td.outcome{color:#555}
 tr.failed,tr.error{background:#fff0f0} tr.waived{background:#fff8e6}
 h2{font-size:1.1em;margin-top:1.5em}
+p.interrupted{color:#b00020}
 """
 
 SCRIPT = """
@@ -199,9 +217,13 @@ def page(evidence: dict[str, Any]) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta name="conformance-run-id" content="{_e(evidence.get("run_id", ""))}">',
         f"<title>{_e(title)}</title><style>{STYLE}</style><script>{SCRIPT}</script></head><body>",
         f"<h1>{_e(title)}</h1>",
     ]
+    warning = interruption(evidence)
+    if warning:
+        parts.append(f'<p class="interrupted"><strong>{_e(warning)}</strong></p>')
     facts = [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _facts(evidence)]
     parts.append(f'<table class="run"><tbody>{"".join(facts)}</tbody></table>')
     options = "".join(f'<option value="{o}">{o}</option>' for o in ("all", *OUTCOMES))
@@ -263,11 +285,12 @@ def page(evidence: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def render(evidence: dict[str, Any]) -> dict[str, str]:
+    """The matrix files of an evidence, by file name, to be written with it as one set."""
+    return {MARKDOWN_FILE: markdown(evidence), HTML_FILE: page(evidence)}
+
+
 def write(directory: Path, evidence: dict[str, Any]) -> tuple[Path, Path]:
-    """Write ``DIR/conformance.md`` and ``DIR/conformance.html`` from the evidence."""
-    directory.mkdir(parents=True, exist_ok=True)
-    md = directory / MARKDOWN_FILE
-    md.write_text(markdown(evidence), encoding="utf-8")
-    page_path = directory / HTML_FILE
-    page_path.write_text(page(evidence), encoding="utf-8")
-    return md, page_path
+    """Rebuild ``DIR/conformance.md`` and ``DIR/conformance.html`` from kept evidence."""
+    replace_together(directory, render(evidence))
+    return directory / MARKDOWN_FILE, directory / HTML_FILE

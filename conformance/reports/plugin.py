@@ -4,7 +4,9 @@ Loaded by ``conformance.plugin``. Waivers are judged when a check's report is ma
 failure is a passing report the terminal shows as WAIVED and the exit status ignores. The
 document checks are the items of ``specs/phase-N.yaml`` (node ids like
 ``specs/phase-1.yaml::doc.database``). The waivers and the document results are added to the
-evidence through ``pytest_conformance_evidence``, and the matrix is written beside it.
+evidence through ``pytest_conformance_evidence``; ``conformance.plugin`` writes the matrix with
+it. Under ``pytest -n N`` the controller judged nothing and ran no document item: it replays the
+workers' judgements from their results, and runs the document check (local files only) itself.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import REGISTRY
+from conformance.checks import REGISTRY, Outcome, Result, load_checks
 from conformance.errors import ConformanceError
+from conformance.evidence import not_run
 from conformance.plugin import SESSION, CheckFailed, CheckItem
 from conformance.reports import matrix
 from conformance.reports.document import (
@@ -139,12 +142,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     waivers = item.config.stash.get(WAIVERS, None)
     if waivers is None or call.when != "call" or not isinstance(item, CheckItem):
         return report
-    results = item.config.stash[SESSION].results
-    index = next((i for i in reversed(range(len(results))) if results[i].check is item.check), None)
-    if index is None:
+    if item.result is None:  # it raised before a result: nothing to judge
         return report
-    judged = waivers.apply(results[index])
-    results[index] = judged
+    judged = waivers.apply(item.result)
+    item.result = judged
     if judged.outcome == "waived":
         report.outcome = "passed"
         report.longrepr = None
@@ -169,20 +170,50 @@ def _waiver_statuses(config: pytest.Config) -> list[Any]:
     return waivers.statuses(REGISTRY) if waivers else []
 
 
+def _replay(waivers: Waivers, results: list[dict[str, Any]]) -> None:
+    """Judge the run's results again, so that what each waiver did is known where the results
+    were gathered (an xdist controller judged none). Judging a result twice changes nothing;
+    a check that did not run tells nothing about a waiver."""
+    checks = load_checks()
+    missing = {r["id"] for r in not_run(results)}
+    for r in results:
+        if r["id"] in checks and r["id"] not in missing:
+            outcome: Outcome = "failed" if r["outcome"] == "waived" else r["outcome"]
+            waivers.apply(Result(checks[r["id"]], outcome))
+
+
+def _document(config: pytest.Config) -> DocumentRun | None:
+    """The document check, if one of its items ran (here, or on an xdist worker)."""
+    run = config.stash.get(DOCUMENT, None)
+    if run is None:
+        return None
+    if not run.results:
+        state = config.stash[SESSION]
+        ran = [n for n in state.reported if _is_path(config, n.partition("::")[0], run.spec.path)]
+        if not ran:
+            return None
+        run.result(ran[0].partition("::")[2])
+    return run
+
+
+def _is_path(config: pytest.Config, relative: str, path: Path) -> bool:
+    return (config.rootpath / relative).resolve() == path.resolve()
+
+
 def pytest_conformance_evidence(config: pytest.Config, data: dict[str, Any]) -> None:
-    """Add waivers and the document check to the evidence, and write the matrix beside it."""
+    """Add waivers and the document check to the evidence."""
     waivers = config.stash.get(WAIVERS, None)
     if waivers is not None:
+        _replay(waivers, data["results"])
         data["waiver_timezone"] = waivers.file.timezone
         data["waivers"] = [s.as_json() for s in _waiver_statuses(config)]
-    run = config.stash.get(DOCUMENT, None)
-    if run is not None and run.results:
+    run = _document(config)
+    if run is not None:
         data["document"] = {
             "path": str(run.document.path),
             "results": [r.as_json() for r in run.results.values()],
             "coverage": run.coverage().as_json(),
         }
-    matrix.write(config.getoption("evidence"), data)
 
 
 @pytest.hookimpl(trylast=True)
@@ -196,8 +227,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         tr.section(f"waivers ({waivers.path}, expiry dates in {waivers.file.timezone})", sep="-")
         for status in _waiver_statuses(config):
             tr.write_line(status.describe(waivers.file.timezone))
-    run = config.stash.get(DOCUMENT, None)
-    if run is not None and run.results:
+    run = _document(config)
+    if run is not None:
         counts = Counter(r.outcome for r in run.results.values())
         tr.section("architecture document against the spec", sep="-")
         tr.write_line(
@@ -210,13 +241,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     directory = config.getoption("evidence")
     if directory is not None:
         tr.write_line(f"matrix: {directory / matrix.MARKDOWN_FILE}, {directory / matrix.HTML_FILE}")
-    _failures_by_area(tr, state.results, run)
+    _failures_by_area(tr, state.evidence["results"] if state.evidence else [], run)
 
 
-def _failures_by_area(tr: Any, results: list[Any], run: DocumentRun | None) -> None:
+def _failures_by_area(tr: Any, results: list[dict[str, Any]], run: DocumentRun | None) -> None:
     """The last lines of the summary: a short table of what failed, by area."""
     table: dict[str, Counter[str]] = {}
-    outcomes = [(r.check.id, r.outcome) for r in results]
+    outcomes = [(r["id"], r["outcome"]) for r in results]
     outcomes += [(r.check.id, r.outcome) for r in (run.results.values() if run else [])]
     for check_id, outcome in outcomes:
         if outcome in ("failed", "error", "waived"):
