@@ -68,11 +68,12 @@ def _policy(path: Path | None, check: bool) -> int:
 
 def _summary(path: Path, check: bool) -> int:
     """Print the summary; exit 0 (it was printed), or with ``--check`` as the run did."""
+    from conformance.console import emit
     from conformance.evidence import load
     from conformance.summary import exit_code, markdown
 
     evidence = load(path)
-    print(markdown(evidence))
+    emit(markdown(evidence) + "\n")
     return exit_code(evidence) if check else int(ExitCode.CONFORMANT)
 
 

@@ -182,13 +182,17 @@ JSON_PROTOCOLS = frozenset({"json", "rest-json"})
 
 def refuse_incomplete_answer(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
     """Raise on an answer cut short or not parsable, which botocore would read as an empty one:
-    it does not enforce Content-Length, and it reads a JSON body that does not parse as ``{}``.
+    it does not enforce Content-Length (the length of an encoded body, e.g. gzip, is not the
+    length of what urllib3 decoded, so that one is left to the parser), and it reads a JSON
+    body that does not parse as ``{}``.
     An empty answer would pass for an empty account; this makes it the section's failure."""
     body = response_dict.get("body")
     if not isinstance(body, bytes) or operation_model.http.get("method") == "HEAD":
         return  # a streamed body is read later; a HEAD answer has a length and no body
-    length = str(response_dict["headers"].get("content-length", ""))
-    if length.isdigit() and int(length) != len(body):
+    headers = response_dict["headers"]
+    length = str(headers.get("content-length", ""))
+    encoded = str(headers.get("content-encoding", "identity")).lower() not in ("", "identity")
+    if length.isdigit() and not encoded and int(length) != len(body):
         raise ResponseParserError(f"the answer was cut short: {len(body)} of {length} bytes")
     protocol = operation_model.service_model.resolved_protocol
     if body and protocol in JSON_PROTOCOLS and response_dict["status_code"] < 300:

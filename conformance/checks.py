@@ -21,7 +21,7 @@ from conformance.errors import ConformanceError
 from conformance.host import HostTargets
 from conformance.inputs import Inputs
 from conformance.inventory import Inventory, NotCollected, S, one_line
-from conformance.redact import scrub
+from conformance.redact import scrub, scrub_value
 from conformance.spec import Documented, EnvironmentSpec, PhaseSpec
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -170,8 +170,8 @@ class Check(Generic[G]):
             replace(
                 c,
                 subject=scrub(c.subject),
-                expected=_scrubbed(c.expected),
-                actual=_scrubbed(c.actual),
+                expected=scrub_value(c.expected),
+                actual=scrub_value(c.actual),
                 note=None if c.note is None else scrub(c.note),
             )
             for c in comparisons or []
@@ -228,22 +228,6 @@ class Result:
                 for c in self.comparisons
             ],
         }
-
-
-def _scrubbed(value: Any) -> Any:
-    """``value`` with secrets masked through every container, its shape kept; any other object
-    is shown by its ``str``, so one whose text holds a secret becomes that text, masked."""
-    if isinstance(value, str):
-        return scrub(value)
-    if type(value) in (list, tuple, set, frozenset):
-        return type(value)(_scrubbed(v) for v in value)
-    if isinstance(value, dict):
-        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
-    if value is None or isinstance(value, int | float | bool):
-        return value
-    text = str(value)
-    masked = scrub(text)
-    return value if masked == text else masked
 
 
 def _show(value: Any) -> str:

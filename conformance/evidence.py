@@ -27,6 +27,7 @@ from typing import Any
 from conformance.aws import CallLog
 from conformance.contradictions import Contradiction
 from conformance.errors import UsageError
+from conformance.yamlfile import read_text
 
 EVIDENCE_FILE = "evidence.json"
 SCHEMA_VERSION = 2  # 2: run_id, interrupted, verdict; api_calls.sent and processes
@@ -201,15 +202,15 @@ def not_run(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+EVIDENCE_MAX_BYTES = 512 * 2**20
+
+
 def load(path: Path) -> dict[str, Any]:
     """An evidence file (or ``DIR/evidence.json``); anything else is one clear usage error."""
     file = path / EVIDENCE_FILE if path.is_dir() else path
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{file}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{file}: not an evidence file: not UTF-8 text ({exc.reason})") from None
+        # A regular file only (a FIFO would hang the reader), of a bounded size.
+        data = json.loads(read_text(file, "evidence", EVIDENCE_MAX_BYTES))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{file}:{exc.lineno}: not an evidence file: {exc.msg}") from None
     except RecursionError:

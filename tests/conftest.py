@@ -31,6 +31,13 @@ def run_suite(
     )
 
 
+def run_module(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m ARGS`` at the repository root (the suite's other commands)."""
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
 @pytest.fixture
 def suite() -> object:
     return run_suite

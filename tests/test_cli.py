@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conformance.checks import load_checks
-from tests.conftest import ROOT, run_suite
+from tests.conftest import run_module, run_suite
 
 
 def test_plain_pytest_runs_the_phase_1_suite_green(tmp_path: Path) -> None:
@@ -94,13 +93,7 @@ def test_a_drift_of_a_running_service_is_refused_on_the_embedded_target() -> Non
 
 
 def _summary(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", "summary", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_module("conformance", "summary", *args, timeout=60)
 
 
 def _checks_line(stdout: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -31,7 +30,7 @@ from conformance.policy import (
     recorded_operations,
     required_actions,
 )
-from tests.conftest import ROOT
+from tests.conftest import run_module
 
 # Deny entries that are IAM actions without a same-named API operation.
 IAM_ONLY = {
@@ -41,13 +40,7 @@ IAM_ONLY = {
 
 
 def _policy_command(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", "policy", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_module("conformance", "policy", *args)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,39 @@ def test_the_command_line_prints_the_drift_and_exits_1_on_new_failures(
     assert "fixed: 0" in done.stdout
     assert "\n  ec2.nat_gateways: (nat-" in done.stdout.split("resources appeared:")[1]
     assert main([str(new), str(old), "--json"]) == 0
+
+
+def test_a_reader_that_stops_early_ends_the_output_not_the_verdict(
+    runs: tuple[Path, Path],
+) -> None:
+    """``diff --json | head -1`` under ``set -o pipefail``: no traceback, the exit still says
+    there is a regression."""
+    old, new = runs
+    pipeline = '"$0" -m conformance diff "$1" "$2" --json | head -1'
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", pipeline, sys.executable, str(old), str(new)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout == "{\n"
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 1
+
+
+def test_a_fifo_is_refused_as_evidence_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "evidence.json"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "diff", str(fifo), str(fifo)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 4
+    assert done.stderr == f"conformance diff: evidence {fifo}: a FIFO, not a regular file\n"
 
 
 def test_unreadable_evidence_is_a_usage_error(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from conformance.inventory import CollectionFailure, NotCollected
+from conformance.inventory import CollectionFailure, NotCollected, one_line
 from conformance.redact import scrub
 
 if TYPE_CHECKING:  # the readers import their client libraries only when a check needs them
@@ -70,6 +70,12 @@ class HostTargets:
             except Unreachable as exc:
                 self._cache[resource] = CollectionFailure(
                     service=resource, kind="unreachable", message=f"{option}: {exc}"
+                )
+            except Exception as exc:  # a reader's bug or an odd answer: read once, every check errs
+                self._cache[resource] = CollectionFailure(
+                    service=resource,
+                    kind="error",
+                    message=f"{option}: {type(exc).__name__}: {one_line(exc)}",
                 )
         found = self._cache[resource]
         if isinstance(found, CollectionFailure):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.console import emit
 from conformance.errors import ExitCode, UsageError
 from conformance.evidence import load, not_run, verdict
 from conformance.reports.matrix import show
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     drift = compare(old, new)
     if args.json:
-        print(json.dumps(drift.as_json(), indent=2))
+        emit(json.dumps(drift.as_json(), indent=2) + "\n")
     else:
-        sys.stdout.write(render(drift, old, new))
+        emit(render(drift, old, new))
     return int(ExitCode.DRIFT if drift.regression else ExitCode.CONFORMANT)
