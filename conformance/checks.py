@@ -123,6 +123,12 @@ class Check(Generic[G]):
     area: Callable[[EnvironmentSpec], G | None]
     function: Callable[[CheckContext, G], None]
     module: str
+    declared_at: int | None = None  # a declared check's line in its area module
+
+    @property
+    def line(self) -> int:
+        """Where a reader finds the check: its function, or the row that declares it."""
+        return self.declared_at or self.function.__code__.co_firstlineno
 
     def run(self, run: Run) -> Result:
         group = self.area(run.env)
@@ -259,15 +265,18 @@ def check(
 ) -> Callable[[Callable[[CheckContext, G], None]], Callable[[CheckContext, G], None]]:
     """Register a check under a stable id, with its metadata kept beside it."""
 
-    def register(function: Callable[[CheckContext, G], None]) -> Callable[[CheckContext, G], None]:
-        if check_id in REGISTRY:
-            raise ValueError(f"check id {check_id} registered twice")
-        REGISTRY[check_id] = Check(
-            check_id, title, severity, remediation, area, function, function.__module__
-        )
+    def add(function: Callable[[CheckContext, G], None]) -> Callable[[CheckContext, G], None]:
+        register(Check(check_id, title, severity, remediation, area, function, function.__module__))
         return function
 
-    return register
+    return add
+
+
+def register(registered: Check[Any]) -> None:
+    """Add a check to the registry; an id is registered once."""
+    if registered.id in REGISTRY:
+        raise ValueError(f"check id {registered.id} registered twice")
+    REGISTRY[registered.id] = registered
 
 
 CHECK_PACKAGE = "specs.checks"

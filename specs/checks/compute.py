@@ -1,9 +1,10 @@
-"""The Phase-1 Docker host: instance type, placement, Elastic IP and security group."""
+"""The Phase-1 Docker host: instance type (declared), placement, Elastic IP and security group."""
 
 from __future__ import annotations
 
 from conformance import locate
 from conformance.checks import CheckContext, check
+from conformance.declared import Role, Value, declare
 from conformance.inventory.ec2 import Ec2Inventory, Instance
 from conformance.spec import Ec2HostSpec, EnvironmentSpec
 
@@ -16,16 +17,23 @@ def _label(instance: Instance) -> str:
     return f"instance {instance.tags.get('Name', '(unnamed)')} ({instance.id})"
 
 
-@check(
-    "ec2.instance.type",
-    title="The app host has the documented instance type",
-    area=_host,
-    severity="high",
-    remediation="Set the instance_type of the app host (stop, change the type, start).",
+INSTANCE = Role(find=lambda ctx, _key: locate.instance(ctx), label=lambda _key, i: _label(i))
+
+declare(
+    [
+        Value(
+            "ec2.instance.type",
+            title="The app host has the documented instance type",
+            field="ec2_host.instance_type",
+            role=INSTANCE,
+            attribute="type",
+            subject="{resource} type",
+            severity="high",
+            remediation="Set the instance_type of the app host (stop, change the type, start).",
+        ),
+    ],
+    __name__,
 )
-def instance_type(ctx: CheckContext, host: Ec2HostSpec) -> None:
-    instance = locate.instance(ctx)
-    ctx.expect(host.instance_type, instance.type, subject=f"{_label(instance)} type")
 
 
 @check(

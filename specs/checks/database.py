@@ -1,5 +1,8 @@
 """The Phase-1 database: RDS PostgreSQL's class, storage, availability, backups and placement.
 
+The instance's own settings are declared values (one table); its replicas, subnets and security
+groups are relations, judged by functions.
+
 PITR has no check: the document's "PITR Disabled" contradicts its 7-day backup retention (see
 ``conformance.contradictions``), and the retention is what is checked.
 """
@@ -10,6 +13,7 @@ from collections.abc import Callable
 
 from conformance import locate
 from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.declared import Role, Value, declare
 from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.rds import DbInstance, RdsInventory
 from conformance.spec import DatabaseSpec, EnvironmentSpec
@@ -42,64 +46,91 @@ def _db(ctx: CheckContext) -> DbInstance:
     return found
 
 
-@check(
-    "rds.engine",
-    title="The database engine is PostgreSQL",
-    area=_database,
-    severity="high",
-    remediation="Recreate the database with the documented engine (restore from a dump).",
+DB = Role(find=lambda ctx, _key: _db(ctx), label=lambda _key, db: db.identifier)
+
+declare(
+    [
+        Value(
+            "rds.engine",
+            title="The database engine is PostgreSQL",
+            field="database.engine",
+            role=DB,
+            attribute="engine",
+            subject="{resource} engine",
+            severity="high",
+            remediation="Recreate the database with the documented engine (restore from a dump).",
+        ),
+        Value(
+            "rds.instance_class",
+            title="The DB instance class is the documented one",
+            field="database.instance_class",
+            role=DB,
+            attribute="instance_class",
+            subject="{resource} class",
+            remediation="Modify the DB instance to the documented class.",
+        ),
+        Value(
+            "rds.storage.size",
+            title="The allocated storage is the documented size",
+            field="database.storage_gb",
+            role=DB,
+            attribute="allocated_storage_gb",
+            subject="{resource} allocated storage (GB)",
+            remediation="Set allocated_storage to the documented size "
+            "(storage can grow, never shrink).",
+        ),
+        Value(
+            "rds.storage.type",
+            title="The storage type is the documented one",
+            field="database.storage_type",
+            role=DB,
+            attribute="storage_type",
+            subject="{resource} storage",
+            remediation="Modify the DB instance's storage_type to the documented type.",
+        ),
+        Value(
+            "rds.multi_az",
+            title="Multi-AZ as documented (Phase 1: single-AZ)",
+            field="database.multi_az",
+            role=DB,
+            attribute="multi_az",
+            subject="{resource} Multi-AZ",
+            remediation="Set multi_az on the DB instance to the documented value.",
+        ),
+        Value(
+            "rds.backup_retention",
+            title="Automated backups are kept for the documented number of days",
+            field="database.backup_retention_days",
+            role=DB,
+            attribute="backup_retention_days",
+            subject="{resource} backup retention (days)",
+            severity="high",
+            remediation="Set backup_retention_period to the documented number of days.",
+        ),
+        Value(
+            "rds.performance_insights",
+            title="Performance Insights as documented (Phase 1: disabled)",
+            field="database.performance_insights",
+            role=DB,
+            attribute="performance_insights",
+            subject="{resource} Performance Insights",
+            severity="low",
+            remediation="Set performance_insights_enabled on the DB instance to the documented "
+            "value.",
+        ),
+        Value(
+            "rds.publicly_accessible",
+            title="The database is not publicly accessible",
+            field="database.publicly_accessible",
+            role=DB,
+            attribute="publicly_accessible",
+            subject="{resource} PubliclyAccessible",
+            severity="critical",
+            remediation="Set publicly_accessible to false on the DB instance.",
+        ),
+    ],
+    __name__,
 )
-def engine(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(db.engine, instance.engine, subject=f"{instance.identifier} engine")
-
-
-@check(
-    "rds.instance_class",
-    title="The DB instance class is the documented one",
-    area=_database,
-    remediation="Modify the DB instance to the documented class.",
-)
-def instance_class(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(db.instance_class, instance.instance_class, subject=f"{instance.identifier} class")
-
-
-@check(
-    "rds.storage.size",
-    title="The allocated storage is the documented size",
-    area=_database,
-    remediation="Set allocated_storage to the documented size (storage can grow, never shrink).",
-)
-def storage_size(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(
-        db.storage_gb,
-        instance.allocated_storage_gb,
-        subject=f"{instance.identifier} allocated storage (GB)",
-    )
-
-
-@check(
-    "rds.storage.type",
-    title="The storage type is the documented one",
-    area=_database,
-    remediation="Modify the DB instance's storage_type to the documented type.",
-)
-def storage_type(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(db.storage_type, instance.storage_type, subject=f"{instance.identifier} storage")
-
-
-@check(
-    "rds.multi_az",
-    title="Multi-AZ as documented (Phase 1: single-AZ)",
-    area=_database,
-    remediation="Set multi_az on the DB instance to the documented value.",
-)
-def multi_az(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(db.multi_az, instance.multi_az, subject=f"{instance.identifier} Multi-AZ")
 
 
 @check(
@@ -114,55 +145,6 @@ def read_replicas(ctx: CheckContext, db: DatabaseSpec) -> None:
     listed = f" ({', '.join(replicas)})" if replicas else ""
     ctx.expect(
         db.read_replicas, len(replicas), subject=f"read replicas of {instance.identifier}{listed}"
-    )
-
-
-@check(
-    "rds.backup_retention",
-    title="Automated backups are kept for the documented number of days",
-    area=_database,
-    severity="high",
-    remediation="Set backup_retention_period to the documented number of days.",
-)
-def backup_retention(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(
-        db.backup_retention_days,
-        instance.backup_retention_days,
-        subject=f"{instance.identifier} backup retention (days)",
-    )
-
-
-@check(
-    "rds.performance_insights",
-    title="Performance Insights as documented (Phase 1: disabled)",
-    area=_database,
-    severity="low",
-    remediation="Set performance_insights_enabled on the DB instance to the documented value.",
-)
-def performance_insights(ctx: CheckContext, db: DatabaseSpec) -> None:
-    instance = _db(ctx)
-    ctx.expect(
-        db.performance_insights,
-        instance.performance_insights,
-        subject=f"{instance.identifier} Performance Insights",
-    )
-
-
-@check(
-    "rds.publicly_accessible",
-    title="The database is not publicly accessible",
-    area=_documenting("publicly_accessible"),
-    severity="critical",
-    remediation="Set publicly_accessible to false on the DB instance.",
-)
-def publicly_accessible(ctx: CheckContext, db: DatabaseSpec) -> None:
-    assert db.publicly_accessible is not None
-    instance = _db(ctx)
-    ctx.expect(
-        db.publicly_accessible,
-        instance.publicly_accessible,
-        subject=f"{instance.identifier} PubliclyAccessible",
     )
 
 

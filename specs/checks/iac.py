@@ -1,19 +1,25 @@
-"""OpenTofu's state backend (S3 bucket + DynamoDB lock table) and CI's OIDC access to AWS."""
+"""OpenTofu's state backend (S3 bucket + DynamoDB lock table) and CI's OIDC access to AWS.
+
+The lock table's key and the provider's audience are declared values; the state bucket's
+settings and the deploy role's trust are judged by functions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from conformance.checks import CheckContext, ResourceMissing, check
-from conformance.inventory.dynamodb import DynamoDbInventory
+from conformance.declared import CONTAINS, Role, Value, declare
+from conformance.inventory.dynamodb import DynamoDbInventory, Table
 from conformance.inventory.iam import (
     IamInventory,
-    Role,
+    OidcProvider,
     as_list,
     federated_by,
     federates,
     statements,
 )
+from conformance.inventory.iam import Role as IamRole
 from conformance.inventory.s3 import Bucket, S3Inventory
 from conformance.spec import IacSpec
 
@@ -94,52 +100,53 @@ def state_bucket_public_access_blocked(ctx: CheckContext, iac: IacSpec) -> None:
     )
 
 
-@check(
-    "iac.lock_table",
-    title="The OpenTofu lock table exists with the string partition key LockID",
-    area=lambda env: env.iac,
-    severity="high",
-    remediation="Create the lock table with hash key LockID of type S (string).",
-)
-def lock_table(ctx: CheckContext, iac: IacSpec) -> None:
+def _lock_table(ctx: CheckContext, _key: str) -> Table:
     dynamodb = ctx.get(DynamoDbInventory)
-    table = dynamodb.lock_table
-    if table is None:
+    if dynamodb.lock_table is None:
         raise ResourceMissing(
             f"the DynamoDB lock table {ctx.inputs.name('lock-table')}", dynamodb.names
         )
-    documented = iac.lock_table_key
-    ctx.expect(
-        documented,
-        f"{table.hash_key} ({table.hash_key_type})",
-        subject=f"DynamoDB table {table.name} partition key",
-        expected=f"{documented.value} (S)",
-        ok=(table.hash_key, table.hash_key_type) == (documented.value, "S"),
-    )
+    return dynamodb.lock_table
 
 
-@check(
-    "ci.oidc_provider",
-    title="An IAM OIDC provider trusts GitHub Actions tokens for the STS audience",
-    area=lambda env: env.iac,
-    severity="high",
-    remediation="Create the IAM OIDC provider for token.actions.githubusercontent.com "
-    "with client id sts.amazonaws.com.",
-)
-def oidc_provider(ctx: CheckContext, iac: IacSpec) -> None:
+def _github_provider(ctx: CheckContext, _key: str) -> OidcProvider:
+    """The IAM OIDC provider of GitHub Actions, at the documented issuer URL."""
+    assert ctx.env.iac is not None
+    issuer = ctx.env.iac.ci_oidc_provider.value
     iam = ctx.get(IamInventory)
-    provider = iam.github
-    if provider is None or provider.url != iac.ci_oidc_provider.value:
-        raise ResourceMissing(
-            f"an IAM OIDC provider for {iac.ci_oidc_provider.value}", iam.provider_arns
-        )
-    ctx.expect(
-        iac.ci_oidc_audience,
-        provider.client_ids,
-        subject=f"OIDC provider {provider.arn} client ids (audiences)",
-        expected=f"includes {iac.ci_oidc_audience.value}",
-        ok=iac.ci_oidc_audience.value in provider.client_ids,
-    )
+    if iam.github is None or iam.github.url != issuer:
+        raise ResourceMissing(f"an IAM OIDC provider for {issuer}", iam.provider_arns)
+    return iam.github
+
+
+declare(
+    [
+        Value(
+            "iac.lock_table",
+            title="The OpenTofu lock table exists with the string partition key LockID",
+            field="iac.lock_table_key",
+            role=Role(find=_lock_table, label=lambda _key, table: table.name),
+            attribute=lambda ctx, table: f"{table.hash_key} ({table.hash_key_type})",
+            expected_from=lambda key: f"{key} (S)",
+            subject="DynamoDB table {resource} partition key",
+            severity="high",
+            remediation="Create the lock table with hash key LockID of type S (string).",
+        ),
+        Value(
+            "ci.oidc_provider",
+            title="An IAM OIDC provider trusts GitHub Actions tokens for the STS audience",
+            field="iac.ci_oidc_audience",
+            role=Role(find=_github_provider, label=lambda _key, provider: provider.arn),
+            attribute="client_ids",
+            compare=CONTAINS,
+            subject="OIDC provider {resource} client ids (audiences)",
+            severity="high",
+            remediation="Create the IAM OIDC provider for token.actions.githubusercontent.com "
+            "with client id sts.amazonaws.com.",
+        ),
+    ],
+    __name__,
+)
 
 
 @check(
@@ -171,7 +178,7 @@ def deploy_role(ctx: CheckContext, iac: IacSpec) -> None:
         )
 
 
-def _trust_problems(role: Role, issuer: str, audience: str, org: str) -> list[str]:
+def _trust_problems(role: IamRole, issuer: str, audience: str, org: str) -> list[str]:
     """Why the role's trust lets in more than the org's workflows (or lets none in)."""
     allowing = [
         s for s in statements(role.trust) if s.get("Effect") == "Allow" and federates(s, issuer)

@@ -1,11 +1,14 @@
-"""Region, VPC and subnets: Phase 1's simplified VPC with no NAT gateway and no load balancer."""
+"""Region, VPC and subnets: Phase 1's simplified VPC with no NAT gateway and no load balancer.
+
+The VPC's and each subnet's own values are declared (one table); the region and what the VPC
+must not contain are judged by functions.
+"""
 
 from __future__ import annotations
 
-from ipaddress import ip_network
-
 from conformance import locate
 from conformance.checks import CheckContext, check
+from conformance.declared import SAME_NETWORK, Role, Value, declare
 from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.elbv2 import Elbv2Inventory
 from conformance.spec import EnvironmentSpec, NetworkSpec
@@ -13,6 +16,71 @@ from conformance.spec import EnvironmentSpec, NetworkSpec
 
 def _network(env: EnvironmentSpec) -> NetworkSpec | None:
     return env.network
+
+
+VPC = Role(
+    find=lambda ctx, _key: locate.vpc(ctx),
+    label=lambda _key, vpc: f"VPC {vpc.tags.get('Name')} ({vpc.id})",
+)
+SUBNET = Role(find=locate.subnet, label=lambda role, subnet: f"subnet {role} ({subnet.id})")
+
+declare(
+    [
+        Value(
+            "net.vpc.cidr",
+            title="VPC CIDR block",
+            field="network.vpc_cidr",
+            role=VPC,
+            attribute="cidr",
+            compare=SAME_NETWORK,
+            subject="{resource}",
+            severity="high",
+            remediation="Set the VPC's cidr_block to the documented range.",
+        ),
+        Value(
+            "net.subnet.cidr",
+            title="Each documented subnet has its CIDR block",
+            field="network.subnets.*.cidr",
+            role=SUBNET,
+            attribute="cidr",
+            compare=SAME_NETWORK,
+            subject="{resource}",
+            severity="high",
+            remediation="Recreate the subnet with the documented cidr_block.",
+        ),
+        Value(
+            "net.subnet.az",
+            title="Each documented subnet is in its availability zone",
+            field="network.subnets.*.availability_zone",
+            role=SUBNET,
+            attribute="availability_zone",
+            subject="{resource}",
+            remediation="Recreate the subnet in the documented availability zone.",
+        ),
+        Value(
+            "net.subnet.tier",
+            title="Public subnets route to an internet gateway; data subnets have no route out",
+            field="network.subnets.*.tier",
+            role=SUBNET,
+            attribute=lambda ctx, subnet: locate.tier_of(ctx.get(Ec2Inventory), subnet),
+            subject="{resource} default route",
+            severity="high",
+            remediation="Associate the subnet with a route table whose default route matches "
+            "its tier.",
+        ),
+        Value(
+            "net.subnet.public_ip",
+            title="Public subnets map public IPs on launch; other tiers do not",
+            field="network.subnets.*.tier",
+            role=SUBNET,
+            attribute="map_public_ip",
+            expected_from=lambda tier: tier == "public",
+            subject="{resource} MapPublicIpOnLaunch",
+            remediation="Set map_public_ip_on_launch true on public subnets only.",
+        ),
+    ],
+    __name__,
+)
 
 
 @check(
@@ -25,93 +93,6 @@ def _network(env: EnvironmentSpec) -> NetworkSpec | None:
 def region(ctx: CheckContext, net: NetworkSpec) -> None:
     vpc = locate.vpc(ctx)
     ctx.expect(ctx.run.spec.primary_region, ctx.region, subject=f"region of {vpc.id}")
-
-
-@check(
-    "net.vpc.cidr",
-    title="VPC CIDR block",
-    area=_network,
-    severity="high",
-    remediation="Set the VPC's cidr_block to the documented range.",
-)
-def vpc_cidr(ctx: CheckContext, net: NetworkSpec) -> None:
-    vpc = locate.vpc(ctx)
-    ctx.expect(
-        net.vpc_cidr,
-        vpc.cidr,
-        subject=f"VPC {vpc.tags.get('Name')} ({vpc.id})",
-        ok=ip_network(vpc.cidr) == net.vpc_cidr.value,
-    )
-
-
-@check(
-    "net.subnet.cidr",
-    title="Each documented subnet has its CIDR block",
-    area=_network,
-    severity="high",
-    remediation="Recreate the subnet with the documented cidr_block.",
-)
-def subnet_cidr(ctx: CheckContext, net: NetworkSpec) -> None:
-    for role, documented in net.subnets.items():
-        subnet = locate.subnet(ctx, role)
-        ctx.expect(
-            documented.cidr,
-            subnet.cidr,
-            subject=f"subnet {role} ({subnet.id})",
-            ok=ip_network(subnet.cidr) == documented.cidr.value,
-        )
-
-
-@check(
-    "net.subnet.az",
-    title="Each documented subnet is in its availability zone",
-    area=_network,
-    remediation="Recreate the subnet in the documented availability zone.",
-)
-def subnet_az(ctx: CheckContext, net: NetworkSpec) -> None:
-    for role, documented in net.subnets.items():
-        subnet = locate.subnet(ctx, role)
-        ctx.expect(
-            documented.availability_zone,
-            subnet.availability_zone,
-            subject=f"subnet {role} ({subnet.id})",
-        )
-
-
-@check(
-    "net.subnet.tier",
-    title="Public subnets route to an internet gateway; data subnets have no route out",
-    area=_network,
-    severity="high",
-    remediation="Associate the subnet with a route table whose default route matches its tier.",
-)
-def subnet_tier(ctx: CheckContext, net: NetworkSpec) -> None:
-    ec2 = ctx.get(Ec2Inventory)
-    for role, documented in net.subnets.items():
-        subnet = locate.subnet(ctx, role)
-        ctx.expect(
-            documented.tier,
-            locate.tier_of(ec2, subnet),
-            subject=f"subnet {role} ({subnet.id}) default route",
-        )
-
-
-@check(
-    "net.subnet.public_ip",
-    title="Public subnets map public IPs on launch; other tiers do not",
-    area=_network,
-    remediation="Set map_public_ip_on_launch true on public subnets only.",
-)
-def subnet_public_ip(ctx: CheckContext, net: NetworkSpec) -> None:
-    for role, documented in net.subnets.items():
-        subnet = locate.subnet(ctx, role)
-        ctx.expect(
-            documented.tier,
-            subnet.map_public_ip,
-            subject=f"subnet {role} ({subnet.id}) MapPublicIpOnLaunch",
-            expected=documented.tier.value == "public",
-            ok=subnet.map_public_ip == (documented.tier.value == "public"),
-        )
 
 
 @check(
