@@ -9,10 +9,12 @@ verdict and the counts are computed here, once, for the terminal, the files and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import signal
+import subprocess
 import tempfile
 import threading
 import uuid
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +165,86 @@ def build(
         },
         "inventory": reading.inventory,
     }
+
+
+DISTRIBUTION = "accountabilityatlas-conformance"
+SUITE_ROOT = Path(__file__).resolve().parent.parent  # the checkout, when run from one
+
+
+def provenance(
+    evidence: Mapping[str, Any],
+    *,
+    spec: Path,
+    document: Path | None,
+    environ: Mapping[str, str],
+) -> dict[str, Any]:
+    """Where a run's verdict comes from, for an auditor: the suite's version and commit, the
+    hashes of the spec and the document it encodes, the account and regions read, the CI run."""
+    target = str(evidence.get("target") or "")
+    account = re.search(r" account (\d{12})\b", target)
+    regions = {c["region"] for c in (evidence.get("api_calls") or {}).get("calls") or []}
+    region = (evidence.get("inventory") or {}).get("region")
+    return {
+        "suite_version": _suite_version(),
+        "suite_commit": _suite_commit(),
+        "spec": {"path": str(spec), "sha256": _sha256(spec)},
+        "document": None
+        if document is None
+        else {"path": str(document), "sha256": _sha256(document)},
+        "account": account[1] if account else None,
+        "regions": sorted(regions - {"global"} or ({region} if region else set())),
+        "ci_run": ci_run_url(environ),
+    }
+
+
+def ci_run_url(environ: Mapping[str, str]) -> str | None:
+    """The GitHub Actions run this ran in, from the variables every job has (None elsewhere)."""
+    parts = [environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    if not all(parts):
+        return None
+    server, repository, run_id = parts
+    return f"{server}/{repository}/actions/runs/{run_id}"
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _suite_version() -> str | None:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _suite_commit() -> str | None:
+    """The suite's git commit (``+modified`` when tracked files differ from it), when it runs
+    from its own checkout; an installed copy inside another repository names none."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(SUITE_ROOT), *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != SUITE_ROOT:
+        return None
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return None
+    modified = git("status", "--porcelain", "--untracked-files=no")
+    return commit + ("+modified" if modified else "")
 
 
 def seal(evidence: dict[str, Any]) -> dict[str, Any]:

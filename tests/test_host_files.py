@@ -57,6 +57,44 @@ def test_includes_are_resolved_and_headers_inherited(tmp_path: Path) -> None:
     assert {i for i, r in results.items() if r.outcome != "passed"} == set()
 
 
+REDIRECT = "return 301 https://$host$request_uri;"
+WEBROOT = "location /.well-known/acme-challenge/ {\n            root /var/www/certbot;\n        }\n"
+
+
+@pytest.mark.parametrize(
+    ("port_80_body", "passes"),
+    [
+        # certbot's webroot set-up: the challenge from disk, everything else redirected
+        (f"{WEBROOT}        location / {{\n            {REDIRECT}\n        }}", True),
+        (
+            "location ^~ /.well-known/acme-challenge/ {\n            alias /srv/acme/;\n        }\n"
+            f"        location ^~ / {{\n            {REDIRECT}\n        }}",
+            True,
+        ),
+        (f"{WEBROOT}        {REDIRECT}", True),  # a server-level return answers every request
+        (
+            f"{WEBROOT}        location / {{\n            proxy_pass http://web_app;\n        }}",
+            False,
+        ),
+        (
+            f"location / {{\n            {REDIRECT}\n        }}\n        location /api/ {{\n"
+            "            proxy_pass http://api_gateway;\n        }",
+            False,
+        ),
+        (WEBROOT, False),  # only the challenge: every other request gets a 404, not https
+        (f"location = / {{\n            {REDIRECT}\n        }}", False),  # "/" only, exactly
+    ],
+)
+def test_port_80_redirects_everything_but_the_acme_challenge(
+    tmp_path: Path, port_80_body: str, passes: bool
+) -> None:
+    conf = replace(NGINX_CONF.read_text(), REDIRECT, port_80_body)
+    (tmp_path / "nginx.conf").write_text(conf)
+    result = run_checks(HostTargets(nginx_conf=tmp_path / "nginx.conf"), {"nginx.http_redirect"})
+    outcome = result["nginx.http_redirect"]
+    assert outcome.outcome == ("passed" if passes else "failed"), outcome.describe()
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [

@@ -226,3 +226,37 @@ def test_old_protocols_in_the_config_alone_stay_refused_by_openssl_3(
         )
     assert results["nginx.ssl_protocols"].outcome == "failed"
     assert results["tls.protocols"].outcome == "passed"
+
+
+def test_container_limits_lists_every_missing_container_with_the_others_limits(
+    engine: str,
+) -> None:
+    """One run names every missing service and still compares every running one's limits;
+    memory reads as the document writes it (2048, not 2048.0)."""
+    import docker
+
+    drifted = reference("container-memory")
+    hostservers.run_containers(engine, drifted)
+    client = docker.DockerClient(base_url=engine, timeout=30)
+    try:
+        for service in ("redis", "search-service"):
+            client.containers.get(f"atlas-{service}-1").remove(force=True)
+    finally:
+        client.close()
+    result = run_checks(HostTargets(docker_host=engine), {"container.limits"})["container.limits"]
+    assert result.outcome == "failed", result.describe()
+    failures = {c.subject: c for c in result.failures}
+    assert sorted(failures) == [
+        "a container of service redis",
+        "a container of service search-service",
+        "atlas-web-app-1 Memory (MB)",
+    ]
+    assert failures["a container of service redis"].actual == "absent"
+    assert "found api-gateway, location-service" in str(
+        failures["a container of service redis"].note
+    )
+    memory = failures["atlas-web-app-1 Memory (MB)"]
+    assert (memory.expected, memory.actual, type(memory.actual)) == (1024, 2048, int)
+    assert "actual:   2048\n" in result.describe()
+    running = {c.subject.split()[0] for c in result.comparisons if c.ok}
+    assert len(running) == 8  # the eight running containers' cpus and memory, all compared

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from conformance.reports.diff import compare, main, mask
+from conformance.reports.matrix import show
 from tests.conftest import ROOT, run_suite
 
 
@@ -112,6 +113,46 @@ def test_unreadable_evidence_is_a_usage_error(
 def test_generated_ids_are_masked_but_names_are_not() -> None:
     assert mask("subnet public-a (subnet-0a1b2c3d4e5f67890)") == "subnet public-a (subnet-*)"
     assert mask(["sg-12345678", "api-gateway"]) == "[sg-*, api-gateway]"
+    assert mask("[3.5.6.7 (eipalloc-65cb91fb1e218820f)]") == "[3.5.6.7 (eipalloc-*)]"
+    assert mask("zone example.com (Z0123456789ABCDEFGHIJ)") == "zone example.com (Z*)"
+    assert mask("arn:aws:sns:us-east-1:123456789012:alerts") == "arn:aws:sns:us-east-1:*:alerts"
+    assert mask("subscription 0d3f1a2b-9c8d-4e7f-a6b5-c4d3e2f1a0b9") == "subscription uuid-*"
+    # What the run's inventory says was generated: its addresses and moto's zone ids.
+    generated = frozenset({"127.64.214.6", "AJZDYW2Q1CL6TME2OZFUT0"})
+    assert mask("elastic-ip 127.64.214.6 (AJZDYW2Q1CL6TME2OZFUT0)", generated) == (
+        "elastic-ip * (*)"
+    )
+    assert mask("127.64.214.60 and 10.0.0.0/16", generated) == "127.64.214.60 and 10.0.0.0/16"
+
+
+def test_two_conformant_runs_of_the_rebuilt_reference_differ_in_nothing(
+    tmp_path: Path,
+) -> None:
+    """Every run rebuilds the reference: new instance, Elastic IP, hosted zone and their ids.
+    Compared by meaning, two conformant runs show no change at all."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory in (first, second):
+        done = run_suite(f"--evidence={directory}")
+        assert done.returncode == 0, done.stdout[-3000:]
+    old, new = (json.loads((d / "evidence.json").read_text()) for d in (first, second))
+    addresses = [
+        show(c["actual"])
+        for run in (old, new)
+        for r in run["results"]
+        if r["id"] == "ec2.instance.elastic_ip"
+        for c in r["comparisons"]
+    ]
+    assert len(set(addresses)) == 2, f"the rebuilt references share an address: {addresses}"
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "diff", str(first), str(second), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = {k: v for k, v in json.loads(done.stdout).items() if v}
+    assert listed == {}, listed
 
 
 def _changed(evidence: dict[str, Any], path: Path, **changes: Any) -> Path:

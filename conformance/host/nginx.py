@@ -24,6 +24,8 @@ class Location(BaseModel):
     path: str
     where: str
     proxy_pass: str | None
+    returns: list[str] | None
+    root: str | None  # ``root`` or ``alias``: files served from disk (e.g. certbot's webroot)
     limit_req: list[list[str]]
     headers: dict[str, str]
 
@@ -126,6 +128,8 @@ def _server(directive: dict[str, Any], http: Block) -> Server:
             path=" ".join(d["args"]),
             where=_where(d),
             proxy_pass=" ".join(_args(d["block"], "proxy_pass") or []) or None,
+            returns=_args(d["block"], "return"),
+            root=" ".join(_args(d["block"], "root") or _args(d["block"], "alias") or []) or None,
             limit_req=_limits(d["block"]) or inherited_limits,
             headers=_headers(d["block"]) or inherited_headers,
         )

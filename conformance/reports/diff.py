@@ -2,8 +2,10 @@
 
 Reports the regressions (new failures, new errors, checks gone from NEW, and a NEW that was
 interrupted), then fixed checks, other outcome changes, comparisons whose actual value changed,
-and inventory resources that appeared or disappeared. Resource ids that AWS generates
-(``vpc-0abc…``) are masked when comparing subjects and values, so that two runs against rebuilt
+and inventory resources that appeared or disappeared. What a rebuilt environment does not keep
+is masked when comparing subjects and values: generated ids (``vpc-0abc…``, ``eipalloc-…``,
+hosted-zone ids, UUIDs, account numbers in ARNs) and the values each run's inventory names as
+generated (its Elastic IP addresses, zone ids, account). So two runs against rebuilt
 environments (e.g. the embedded moto reference) compare by meaning rather than by id; resources
 are matched by their Name tag or name, else by their content.
 
@@ -26,12 +28,51 @@ from conformance.evidence import load, not_run, verdict
 from conformance.reports.matrix import show
 
 FAILING = frozenset({"failed", "error"})
-AWS_ID = re.compile(r"\b([a-z]{1,12})-[0-9a-f]{8,17}\b")
+# Ids AWS (or moto) generates for a resource, which a rebuilt environment does not keep.
+GENERATED = (
+    (re.compile(r"\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b"), "uuid-*"),
+    (re.compile(r"\b([a-z]{1,12})-[0-9a-f]{8,17}\b"), r"\1-*"),  # vpc-…, i-…, eipalloc-…
+    (re.compile(r"\b(arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:)\d{12}(?=:)"), r"\1*"),
+    (re.compile(r"\bZ[0-9A-Z]{12,31}\b"), "Z*"),  # a hosted zone id
+)
+# Inventory fields whose values are generated (addresses, a moto zone id without its Z).
+GENERATED_FIELDS = frozenset({"public_ip", "private_ip", "allocation_id", "zone_id"})
 
 
-def mask(value: Any) -> str:
-    """A value as text with generated AWS ids replaced by ``kind-*``."""
-    return AWS_ID.sub(r"\1-*", show(value))
+def mask(value: Any, generated: frozenset[str] = frozenset()) -> str:
+    """A value as text with generated ids replaced by ``kind-*``, and the values one run's
+    inventory says were generated (its Elastic IP addresses, zone ids, account) by ``*``."""
+    text = show(value)
+    for literal in sorted(generated, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.]){re.escape(literal)}(?![\w.])", "*", text)
+    for pattern, replacement in GENERATED:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def generated_values(evidence: dict[str, Any]) -> frozenset[str]:
+    """What the run's environment generated rather than the document stated: Elastic IP and
+    instance addresses, hosted-zone ids and the account, found in its evidence."""
+    found: set[str] = set()
+    account = (evidence.get("provenance") or {}).get("account")
+    if account:
+        found.add(str(account))
+    sections = (evidence.get("inventory") or {}).get("sections") or {}
+
+    def walk(node: Any, zone: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and (key in GENERATED_FIELDS or (zone and key == "id")):
+                    found.add(value)
+                else:
+                    walk(value, zone)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, zone)
+
+    for name, section in sections.items():
+        walk(section, name == "route53")
+    return frozenset(v for v in found if len(v) >= 6)
 
 
 @dataclass
@@ -80,6 +121,7 @@ class Drift:
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
     drift = Drift(interrupted=bool(new.get("interrupted")))
+    old_ids, new_ids = generated_values(old), generated_values(new)
     before = {r["id"]: r for r in old.get("results", [])}
     after = {r["id"]: r for r in new.get("results", [])}
     for check_id, result in after.items():
@@ -98,14 +140,14 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
         elif was != now:
             drift.outcome_changes.append(change)
         if previous:
-            drift.changed_values += _value_changes(check_id, previous, result)
+            drift.changed_values += _value_changes(check_id, (previous, old_ids), (result, new_ids))
     for check_id in sorted(set(before) - set(after)):
         gone = before[check_id]
         drift.vanished.append(
             Change(check_id, str(gone.get("title", "")), gone["outcome"], "absent")
         )
-    old_resources = _resources(old.get("inventory"))
-    new_resources = _resources(new.get("inventory"))
+    old_resources = _resources(old.get("inventory"), old_ids)
+    new_resources = _resources(new.get("inventory"), new_ids)
     drift.appeared = sorted(new_resources[k] for k in set(new_resources) - set(old_resources))
     drift.disappeared = sorted(old_resources[k] for k in set(old_resources) - set(new_resources))
     return drift
@@ -121,25 +163,30 @@ def _failure_text(result: dict[str, Any]) -> str:
     )
 
 
-def _keyed(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+ResultOfRun = tuple[dict[str, Any], frozenset[str]]  # a result, and the ids its run generated
+
+
+def _keyed(result: dict[str, Any], generated: frozenset[str]) -> dict[str, dict[str, Any]]:
     keyed: dict[str, dict[str, Any]] = {}
     for c in result.get("comparisons", []):
-        key = mask(c["subject"])
+        key = mask(c["subject"], generated)
         n = 2
         while key in keyed:
-            key, n = f"{mask(c['subject'])} #{n}", n + 1
+            key, n = f"{mask(c['subject'], generated)} #{n}", n + 1
         keyed[key] = c
     return keyed
 
 
-def _value_changes(check_id: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    before, after = _keyed(old), _keyed(new)
+def _value_changes(check_id: str, old: ResultOfRun, new: ResultOfRun) -> list[Change]:
+    (old_result, old_ids), (new_result, new_ids) = old, new
+    before, after = _keyed(old_result, old_ids), _keyed(new_result, new_ids)
     out = []
     for key, c in after.items():
-        if key in before and mask(before[key].get("actual")) != mask(c.get("actual")):
-            out.append(
-                Change(check_id, key, show(before[key].get("actual")), show(c.get("actual")))
-            )
+        if key not in before:
+            continue
+        was, now = before[key].get("actual"), c.get("actual")
+        if mask(was, old_ids) != mask(now, new_ids):
+            out.append(Change(check_id, key, show(was), show(now)))
     for key in after.keys() - before.keys():
         out.append(Change(check_id, key, "absent", show(after[key].get("actual"))))
     for key in before.keys() - after.keys():
@@ -160,7 +207,7 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _resources(inventory: dict[str, Any] | None) -> dict[str, str]:
+def _resources(inventory: dict[str, Any] | None, generated: frozenset[str]) -> dict[str, str]:
     """Inventory resources keyed by kind and name (or masked content), shown as kind: name (id)."""
     out: dict[str, str] = {}
     for section, content in ((inventory or {}).get("sections") or {}).items():
@@ -169,9 +216,10 @@ def _resources(inventory: dict[str, Any] | None) -> dict[str, str]:
                 tags = item.get("tags")
                 name = (tags.get("Name") if isinstance(tags, dict) else None) or item.get("name")
                 ident = item.get("id") or item.get("arn") or ""
-                key = f"{section}.{kind}:{name}" if name else f"{section}.{kind}:{mask(item)}"
+                masked = mask(item, generated)
+                key = f"{section}.{kind}:{name}" if name else f"{section}.{kind}:{masked}"
                 label = " ".join(str(p) for p in (name, f"({ident})" if ident else None) if p)
-                out[key] = f"{section}.{kind}: {label or mask(item)}"
+                out[key] = f"{section}.{kind}: {label or masked}"
     return out
 
 

@@ -11,6 +11,7 @@ workers' judgements from their results, and runs the document check (local files
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from conformance.checks import REGISTRY, Outcome, Result, load_checks
 from conformance.errors import ConformanceError
-from conformance.evidence import not_run
+from conformance.evidence import not_run, provenance
 from conformance.plugin import SESSION, CheckFailed, CheckItem
 from conformance.reports import matrix
 from conformance.reports.document import (
@@ -201,7 +202,14 @@ def _is_path(config: pytest.Config, relative: str, path: Path) -> bool:
 
 
 def pytest_conformance_evidence(config: pytest.Config, data: dict[str, Any]) -> None:
-    """Add waivers and the document check to the evidence."""
+    """Add the run's provenance, the waivers and the document check to the evidence."""
+    state = config.stash[SESSION]
+    data["provenance"] = provenance(
+        data,
+        spec=spec_path(state.spec.phase),
+        document=config.getoption("architecture_doc"),
+        environ=os.environ,
+    )
     waivers = config.stash.get(WAIVERS, None)
     if waivers is not None:
         _replay(waivers, data["results"])

@@ -11,8 +11,8 @@ import re
 from conformance.checks import CheckContext, ResourceMissing, check
 from conformance.host.compose import ComposeProject, ComposeService
 from conformance.spec import ComposeSpec, ContainersSpec, EnvironmentSpec
+from specs.checks.host_live import MB, megabytes
 
-MB = 1024 * 1024
 _ECR_REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$")
 
 
@@ -68,7 +68,7 @@ def limits(ctx: CheckContext, spec: ComposeSpec) -> None:
             subject=f"{name} cpus",
             ok=service.cpus is not None and abs(service.cpus - documented.cpus.value) < 0.001,
         )
-        memory = service.memory_bytes / MB if service.memory_bytes is not None else None
+        memory = megabytes(service.memory_bytes) if service.memory_bytes is not None else None
         ctx.expect(documented.memory_mb, memory, subject=f"{name} memory (MB)")
 
 

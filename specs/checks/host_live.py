@@ -23,6 +23,12 @@ from conformance.spec import (
 MB = 1024 * 1024
 
 
+def megabytes(size: int) -> int | float:
+    """Bytes in MB as the document writes them: 2048, not 2048.0 (a fraction stays one)."""
+    whole, rest = divmod(size, MB)
+    return whole if rest == 0 else size / MB
+
+
 def _tls(env: EnvironmentSpec) -> TlsSpec | None:
     return env.tls
 
@@ -170,11 +176,21 @@ def _containers(env: EnvironmentSpec) -> ContainersSpec | None:
     remediation="Recreate the containers from the documented Compose file (docker compose up -d).",
 )
 def container_limits(ctx: CheckContext, spec: ContainersSpec) -> None:
+    """Every documented service in one run: the limits of each running one, and each missing
+    one as a failure naming the services that do run (so all are fixed in one go)."""
     running = ctx.run.host.containers()
+    if not running:
+        raise ResourceMissing("running containers", [])
     for name, documented in spec.services.items():
-        if name not in running:
-            raise ResourceMissing(f"a container of service {name}", running)
-        container = running[name]
+        container = running.get(name)
+        if container is None:
+            found = f"looked for a container of service {name}; found {', '.join(sorted(running))}"
+            ctx.expect(
+                documented.memory_mb.derive("present", found),
+                "absent",
+                subject=f"a container of service {name}",
+            )
+            continue
         ctx.expect(
             documented.cpus,
             container.nano_cpus / 1e9,
@@ -182,7 +198,9 @@ def container_limits(ctx: CheckContext, spec: ContainersSpec) -> None:
             ok=container.nano_cpus == round(documented.cpus.value * 1e9),
         )
         ctx.expect(
-            documented.memory_mb, container.memory / MB, subject=f"{container.name} Memory (MB)"
+            documented.memory_mb,
+            megabytes(container.memory),
+            subject=f"{container.name} Memory (MB)",
         )
 
 
@@ -217,7 +235,7 @@ def _redis(env: EnvironmentSpec) -> RedisSpec | None:
 )
 def redis_maxmemory(ctx: CheckContext, spec: RedisSpec) -> None:
     config = ctx.run.host.redis()
-    ctx.expect(spec.maxmemory_mb, config.maxmemory / MB, subject="CONFIG GET maxmemory (MB)")
+    ctx.expect(spec.maxmemory_mb, megabytes(config.maxmemory), subject="CONFIG GET maxmemory (MB)")
 
 
 @check(

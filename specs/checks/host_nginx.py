@@ -95,20 +95,41 @@ def http_redirect(ctx: CheckContext, spec: NginxSpec) -> None:
     if not plain:
         raise ResourceMissing("a server listening on 80", [s.where for s in conf.servers])
     for server in plain:
-        returned = server.returns or []
-        status, target = [*returned, "", ""][:2]
-        other = [
-            loc.path
-            for loc in server.locations
-            if not loc.path.startswith("/.well-known/acme-challenge")
-        ]
-        ctx.expect(
-            spec.redirect,
-            f"{' '.join(returned) or 'no return'}"
-            + (f"; other locations {other}" if other else ""),
-            subject=f"server at {server.where}",
-            ok=status == "301" and target.startswith("https://") and not other,
-        )
+        answers, ok = _plain_http_answers(server)
+        ctx.expect(spec.redirect, answers, subject=f"server at {server.where}", ok=ok)
+
+
+ACME_CHALLENGE = "/.well-known/acme-challenge"
+
+
+def _plain_http_answers(server: Server) -> tuple[str, bool]:
+    """What the port-80 server answers, and whether every request but an ACME challenge is sent
+    to https. A server-level ``return`` answers every request (nginx never reaches a location);
+    otherwise ``location /`` must redirect and every other location must redirect too or answer
+    the ACME challenge (certbot's webroot set-up)."""
+    if server.returns is not None:
+        return f"return {' '.join(server.returns)}", _redirects(server.returns)
+    shown, catch_all, others = [], False, True
+    for location in server.locations:
+        modifier, _, uri = location.path.rpartition(" ")
+        redirects = location.returns is not None and _redirects(location.returns)
+        if location.returns is not None:
+            answer = f"return {' '.join(location.returns)}"
+        elif location.proxy_pass:
+            answer = f"proxy_pass {location.proxy_pass}"
+        else:
+            answer = f"files from {location.root}" if location.root else "files"
+        shown.append(f"location {location.path}: {answer}")
+        if uri == "/" and modifier in ("", "^~"):
+            catch_all = redirects
+        elif not (redirects or uri.startswith(ACME_CHALLENGE)):
+            others = False
+    return "; ".join(shown) or "no return", catch_all and others
+
+
+def _redirects(returned: list[str]) -> bool:
+    status, target = [*returned, "", ""][:2]
+    return status == "301" and target.startswith("https://")
 
 
 @check(
