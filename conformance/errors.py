@@ -17,9 +17,21 @@ class ExitCode(IntEnum):
 
 
 class ConformanceError(Exception):
-    """An error with one clear message and no traceback."""
+    """An error with one clear message and no traceback. The message is one printable line:
+    a control character or line break that came from the user's input is shown escaped."""
 
     exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(printable(message))
+
+
+def printable(text: str) -> str:
+    """``text`` with every unprintable character (newlines and control characters included)
+    written as its escape, e.g. ``\\x1f``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class UsageError(ConformanceError):
