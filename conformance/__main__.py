@@ -1,7 +1,9 @@
-"""``python -m conformance COMMAND``: the commands that are not the pytest suite itself.
+"""``python -m conformance COMMAND`` (or ``atlas-conformance COMMAND``): the commands that are
+not the pytest suite itself.
 
 python -m conformance policy [--check] [--policy FILE]   write or verify the IAM policy
-python -m conformance summary [--check] EVIDENCE_JSON    Markdown summary for a CI job; with
+python -m conformance summary [--check] EVIDENCE         Markdown summary for a CI job (an
+                                                         evidence.json or its directory); with
                                                          --check, exit as the run did: 0
                                                          conformant, 1 not, 2 interrupted
 python -m conformance diff OLD NEW                       compare two evidence files
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="exit as the run did: 0 conformant, 1 not conformant, 2 interrupted",
     )
-    summary.add_argument("evidence", type=Path)
+    summary.add_argument("evidence", type=Path, help="an evidence.json or its directory")
     commands.add_parser("diff", help="compare two evidence files (OLD NEW)")
     options = parser.parse_args(args)
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import signal
+import sys
 import threading
 from collections import Counter
 from contextlib import ExitStack
@@ -29,20 +30,23 @@ import pytest
 from conformance import contradictions, evidence, validate
 from conformance.aws import CallLog
 from conformance.checks import CHECK_PACKAGE, REGISTRY, Check, Outcome, Result, Run, load_checks
+from conformance.console import emit
 from conformance.errors import ConformanceError, ExitCode, UsageError
 from conformance.evidence import NOT_RUN, Reading
 from conformance.host import HostTargets
 from conformance.inputs import Inputs, load_inputs
 from conformance.inventory import Inventory, one_line
 from conformance.reports import matrix
-from conformance.spec import PhaseSpec, load_spec
+from conformance.spec import PHASES, PhaseSpec, load_spec, spec_path
 from conformance.targets import TargetOptions, check_endpoint, open_target, run_inputs
 
 CHECKS_DIR = Path(importlib.import_module(CHECK_PACKAGE).__path__[0]).resolve()
+# The phases --phase offers: those with a specs/phase-N.yaml (others are refused, saying so).
+SPECIFIED_PHASES = tuple(p for p in PHASES if spec_path(p).exists())
 RESULT = "conformance_result"  # the attribute of a check's final report that carries its result
 WORKER_OUTPUT = "conformance"  # an xdist worker's reading, and whether it could use the target
-# Waivers, the document check, the matrix and the failures-by-area table.
-pytest_plugins = ("conformance.reports.plugin",)
+# Waivers, the document check, the matrix and the failures-by-area table; the EC2 host's options.
+pytest_plugins = ("conformance.reports.plugin", "conformance.host.plugin")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,8 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--phase",
         type=int,
         default=1,
-        choices=(1, 2, 3, 4),
-        help="document phase to check against (default 1)",
+        metavar="{" + ",".join(map(str, SPECIFIED_PHASES)) + "}",
+        help="document phase to check against (default 1; only the phases with a spec)",
     )
     group.addoption(
         "--environment",
@@ -88,7 +92,111 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write DIR/evidence.json with results, API calls and inventory",
     )
-    group.addoption("--drift", help="apply this catalogue drift to the embedded moto reference")
+    group.addoption(
+        "--drift",
+        metavar="ID",
+        help="apply this catalogue drift to the embedded moto reference (see --list-drifts)",
+    )
+    group.addoption(
+        "--list-checks",
+        action="store_true",
+        help="list the checks (id, severity, title, whether they apply to --phase and "
+        "--environment, document section) and exit",
+    )
+    group.addoption(
+        "--list-drifts",
+        action="store_true",
+        help="list the drift catalogue (id, phase, what it changes, the checks it fails) and exit",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    """Keep the rootdir and configuration file that the command's real paths give.
+
+    pytest picks both from the paths on its command line before it loads any plugin, so the
+    value of ``--nginx-conf /elsewhere/nginx.conf`` (space form) counted as a path: the rootdir
+    moved there and the checkout's pytest.ini (testpaths, addopts) was lost. Now that the
+    options are known, the choice is made again from the real paths; nothing changes unless the
+    two differ, nor when ``--rootdir`` or ``-c`` chose them."""
+    from _pytest.config.findpaths import determine_setup
+
+    known = early_config.known_args_namespace
+    if known.rootdir or known.inifilename:
+        return
+    rootpath, inipath, inicfg, _ = determine_setup(
+        inifile=None,
+        override_ini=known.override_ini,
+        args=known.file_or_dir,
+        rootdir_cmd_arg=None,
+        invocation_dir=early_config.invocation_params.dir,
+    )
+    if (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
+        return
+    moved_confcutdir = str(
+        early_config.inipath.parent if early_config.inipath else early_config.rootpath
+    )
+    early_config._rootpath, early_config._inipath, early_config._inicfg = rootpath, inipath, inicfg
+    early_config._inicache.clear()
+    early_config._parser.extra_info.update(rootdir=str(rootpath), inifile=str(inipath))
+    if known.confcutdir == moved_confcutdir:  # set from the moved choice, not by the user
+        known.confcutdir = str(inipath.parent if inipath else rootpath)
+    args[:] = [*early_config.getini("addopts"), *args]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--list-checks`` and ``--list-drifts`` print the catalogue and end the run before it is
+    configured: no target is opened, nothing is collected or written."""
+    if not (config.getoption("list_checks") or config.getoption("list_drifts")):
+        return None
+    parts = []
+    try:
+        if config.getoption("list_checks"):
+            parts.append(
+                _describe_checks(config.getoption("phase"), config.getoption("environment"))
+            )
+        if config.getoption("list_drifts"):
+            from fixtures.drifts import describe_catalogue
+
+            parts.append(describe_catalogue())
+    except ConformanceError as exc:
+        return _error_line(f"ERROR: {exc}", int(ExitCode.USAGE))
+    emit("\n".join(parts))
+    return int(ExitCode.CONFORMANT)
+
+
+def _describe_checks(phase: int, environment: str) -> str:
+    """Every check in run order: id, severity and title, then the document section it verifies
+    in this phase and environment, or why it does not apply there."""
+    spec = load_spec(phase)
+    documented = spec.environment(environment)
+    checks = load_checks()
+    width = max(map(len, checks))
+    lines, applicable = [], 0
+    for found in checks.values():
+        group = found.area(documented)
+        if group is None:
+            where = f"not applicable: phase {phase} ({environment}) documents nothing it verifies"
+        else:
+            applicable += 1
+            where = f"document: {getattr(group, 'section', '')}"
+        lines += [
+            f"{found.id:<{width}}  {found.severity:<8}  {found.title}",
+            f"{'':<{width}}  {where}",
+        ]
+    head = (
+        f"{len(checks)} checks, {applicable} of them apply to phase {phase} ({spec.name}), "
+        f"{environment}"
+    )
+    return "\n".join([head, *lines]) + "\n"
+
+
+def _error_line(message: str, exit_code: int) -> int:
+    """Say why the run stops in one line on stderr (stdout stays the report); ``exit_code``."""
+    sys.stderr.write(one_line(message) + "\n")
+    sys.stderr.flush()
+    return exit_code
 
 
 @dataclass
@@ -269,7 +377,7 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        line = self.check.function.__code__.co_firstlineno - 1  # pytest counts from 0
+        line = self.check.line - 1  # pytest counts from 0
         return self.path, line, f"{self.check.id}: {self.check.title}"
 
 
@@ -282,8 +390,17 @@ def _properties(result: Result) -> list[tuple[str, object]]:
         ("section", result.section),
     ]
     for c in result.failures:
-        props += [("expected", c.expected), ("actual", c.actual), ("document", c.section)]
+        props += [("expected", _plain(c.expected)), ("actual", _plain(c.actual))]
+        props.append(("document", c.section))
     return props
+
+
+def _plain(value: object) -> str:
+    """A property value as a reader or a tool takes it: text as written, anything else JSON
+    (``["tcp/8080-8080 from 0.0.0.0/0"]``, not a Python repr)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -315,13 +432,23 @@ def _result_of(item: CheckItem, report: pytest.TestReport, call: pytest.CallInfo
 
 class ResultRecorder:
     """Records each check's result from its report where reports are logged: in this process,
-    or on the xdist controller as the workers' reports arrive."""
+    or on the xdist controller as the workers' reports arrive; and why the test loop ended
+    early, if it did."""
 
     def __init__(self, state: Session) -> None:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.record(report)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        try:
+            return (yield)
+        except (KeyboardInterrupt, pytest.exit.Exception) as exc:
+            if self.state.stopped is None:
+                self.state.interrupted, self.state.stopped = _why_stopped(session.config, exc)
+            raise
 
 
 class Terminated(KeyboardInterrupt):
@@ -390,30 +517,30 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     state.readings[node.gateway.id] = Reading.from_json(worker["reading"])
     if worker["exit_code"] is not None and state.exit_code is None:
         state.exit_code, state.stopped = worker["exit_code"], worker["stopped"]
+        _error_line(f"conformance: {worker['stopped']}", state.exit_code)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtestloop(session: pytest.Session) -> Any:
-    """Open the target before the first check so an unreachable one fails once, clearly; and
-    note why the loop ended early, if it did."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """Open the target before the first check so an unreachable one fails once, clearly: one
+    line on stderr, no check run (each is recorded 'not run' with the reason), exit 6 or 4."""
     state = session.config.stash[SESSION]
+    if session.config.option.collectonly or not any(
+        isinstance(item, CheckItem) for item in session.items
+    ):
+        return None
     try:
-        if not session.config.option.collectonly and any(
-            isinstance(item, CheckItem) for item in session.items
-        ):
-            try:
-                state.run()
-            except ConformanceError as exc:
-                state.close()
-                state.stopped = f"the target could not be used: {one_line(exc)}"
-                state.exit_code = int(exc.exit_code)
-                session.shouldfail = f"conformance: {exc}"  # on an xdist worker: stop them all
-                pytest.exit(f"conformance: {exc}", returncode=state.exit_code)
-        return (yield)
-    except (KeyboardInterrupt, pytest.exit.Exception) as exc:
-        if state.stopped is None:
-            state.interrupted, state.stopped = _why_stopped(session.config, exc)
-        raise
+        state.run()
+    except ConformanceError as exc:
+        state.close()
+        state.stopped = f"the target could not be used: {one_line(exc)}"
+        state.exit_code = int(exc.exit_code)
+        if hasattr(session.config, "workerinput"):  # an xdist worker: stop them all
+            session.shouldfail = f"conformance: {exc}"
+            pytest.exit(f"conformance: {exc}", returncode=state.exit_code)
+        _error_line(f"conformance: {exc}", state.exit_code)
+        return True  # the loop is done: nothing runs
+    return None
 
 
 def _why_stopped(config: pytest.Config, exc: BaseException) -> tuple[bool, str]:
@@ -499,7 +626,7 @@ def _finish(session: pytest.Session, state: Session) -> None:
             evidence.write(directory, data, matrix.render(data))
         except OSError as exc:
             message = f"conformance: cannot write the evidence to {directory}: {exc.strerror}"
-            pytest.exit(message, returncode=int(ExitCode.USAGE))
+            session.exitstatus = _error_line(message, int(ExitCode.USAGE))
 
 
 def _unverifiable_reasons(

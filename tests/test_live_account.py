@@ -234,7 +234,7 @@ def test_the_wrong_account_is_refused_before_any_check(account: Account) -> None
         assert done.returncode == 6, done.stdout
         assert (
             f"refusing to run: the credentials are for account {ACCOUNT}, not the expected "
-            "111111111111" in done.stdout
+            "111111111111" in done.stderr
         )
         assert not re.search(r"\b[1-9]\d* passed", done.stdout), "a check ran"
         assert "Traceback" not in done.stdout + done.stderr
@@ -243,7 +243,7 @@ def test_the_wrong_account_is_refused_before_any_check(account: Account) -> None
 def test_rejected_credentials_are_one_clear_error(account: Account) -> None:
     done = _live(account, Principal("AKIAUNKNOWNUNKNOWN00", "nope"))
     assert done.returncode == 6, done.stdout
-    assert "the AWS credentials were rejected (InvalidClientTokenId" in done.stdout
+    assert "the AWS credentials were rejected (InvalidClientTokenId" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 
 
@@ -264,7 +264,7 @@ def test_no_credentials_is_one_clear_error(tmp_path: Path) -> None:
         env=env,
     )
     assert done.returncode == 6, done.stdout
-    assert "conformance: no AWS credentials found" in done.stdout
+    assert "conformance: no AWS credentials found" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 
 
@@ -277,7 +277,7 @@ def test_an_unknown_profile_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 4, done.stdout
     assert (
         "The config profile (no-such-profile) could not be found (named by --profile or "
-        "AWS_PROFILE)" in done.stdout
+        "AWS_PROFILE)" in done.stderr
     )
 
 
@@ -293,7 +293,7 @@ def test_a_closed_port_fails_fast_with_one_message() -> None:
     done = run_suite("--target=aws", f"--endpoint-url={url}", env=_fake())
     assert time.monotonic() - started < 15
     assert done.returncode == 6, done.stdout
-    assert f"conformance: cannot reach {url}" in done.stdout
+    assert f"conformance: cannot reach {url}" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 
 
@@ -333,7 +333,7 @@ def test_an_endpoint_that_does_not_answer_fails_within_a_bounded_time(
     done = run_suite("--target=aws", f"--endpoint-url={silent_endpoint}", env=_fake())
     elapsed = time.monotonic() - started
     assert done.returncode == 6, done.stdout
-    assert f"conformance: cannot reach {silent_endpoint}: Read timeout" in done.stdout
+    assert f"conformance: cannot reach {silent_endpoint}: Read timeout" in done.stderr
     assert elapsed < 30, elapsed
 
 
