@@ -13,6 +13,7 @@ terminal summary, the exit status and the evidence are made from the same result
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import signal
@@ -484,6 +485,7 @@ def _restore_sigterm() -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The checks expected to run: those collected and selected, unless nothing runs."""
+    gc.freeze()  # modules, spec and items live to the end: the collector need not scan them again
     config = session.config
     state = config.stash.get(SESSION, None)
     if state is None or config.option.collectonly or config.getoption("setuponly", False):
