@@ -25,7 +25,7 @@ import pytest
 
 from conformance import evidence
 from conformance.checks import load_checks
-from tests.conftest import ROOT, run_suite
+from tests.conftest import ROOT, run_module, run_suite
 
 CRASH = "CONFORMANCE_TEST_CRASH"  # "PHASE:CHECK_ID" makes this module, as a plugin, crash there
 SET = {"evidence.json", "conformance.md", "conformance.html"}
@@ -208,13 +208,7 @@ def _dead_pid() -> int:
 
 
 def _summary(path: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", "summary", *options, str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_module("conformance", "summary", *options, str(path), timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -280,13 +274,7 @@ def test_a_signalled_run_leaves_one_marked_set_and_no_temporary_file(
     assert summary.returncode == 2
     assert summary.stdout.startswith("## Conformance: interrupted\n")
     assert "## Conformance: conformant" not in summary.stdout
-    diff = subprocess.run(
-        [sys.executable, "-m", "conformance", "diff", str(complete), str(directory)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    diff = run_module("conformance", "diff", str(complete), str(directory), timeout=60)
     assert diff.returncode == 1, diff.stdout + diff.stderr
     assert "· interrupted\n" in diff.stdout and "NEW was interrupted: " in diff.stdout
 

@@ -121,6 +121,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
+def _as_user(
+    installed: Path, *args: str | Path, cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` (a program of the installed venv first) as a user's shell would."""
+    program, *rest = args
+    return subprocess.run(
+        [installed / program, *rest],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=_clean_environment(),
+        timeout=timeout,
+    )
+
+
 def _clean_environment() -> dict[str, str]:
     """The environment of a user's shell: nothing pointing into this checkout or its venv."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -149,20 +164,13 @@ def test_the_installed_console_command_runs_from_another_directory(
     assert Path(imported).is_relative_to(installed.parent), imported  # not this checkout
 
     command = [
-        installed / "atlas-conformance",
+        "atlas-conformance",
         "--phase",
         "1",
         "--nginx-conf",
         "relative/nginx.conf",
     ]
-    run = subprocess.run(
-        [*command, "--evidence", "out"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
+    run = _as_user(installed, *command, "--evidence", "out", cwd=tmp_path, timeout=180)
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr
     assert "unrecognized arguments" not in run.stderr
@@ -175,14 +183,7 @@ def test_the_installed_console_command_runs_from_another_directory(
     written = {"out", "evidence.json", ".pytest_cache"}
     assert not [p for p in venv.rglob("*") if p.name in written], "written into the venv"
     assert (tmp_path / ".pytest_cache").is_dir()
-    summary = subprocess.run(
-        [installed / "atlas-conformance", "summary", "--check", "out"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    summary = _as_user(installed, "atlas-conformance", "summary", "--check", "out", cwd=tmp_path)
     assert summary.returncode == 0, summary.stderr
     assert summary.stdout.startswith("## Conformance: conformant")
 
@@ -190,24 +191,11 @@ def test_the_installed_console_command_runs_from_another_directory(
 def test_the_installed_command_lists_and_refuses_like_the_checkout(
     installed: Path, tmp_path: Path
 ) -> None:
-    env = _clean_environment()
-    listed = subprocess.run(
-        [installed / "atlas-conformance", "--list-drifts"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    listed = _as_user(installed, "atlas-conformance", "--list-drifts", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "sg-web-extra-port" in listed.stdout
-    refused = subprocess.run(
-        [installed / "atlas-conformance", "--nginx-conf", "missing/nginx.conf"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+    refused = _as_user(
+        installed, "atlas-conformance", "--nginx-conf", "missing/nginx.conf", cwd=tmp_path
     )
     assert refused.returncode == 4
     assert refused.stderr.strip() == (

@@ -34,7 +34,7 @@ from conformance.guard import MutationRefused
 from conformance.policy import POLICY_PATH
 from conformance.runner import execute
 from conformance.targets import TargetOptions
-from tests.conftest import ROOT, free_port, provisioned_moto_server, run_suite
+from tests.conftest import ROOT, free_port, provisioned_moto_server, run_module, run_suite
 
 ACCOUNT = "123456789012"  # moto's default account
 MISSING = "rds:DescribeDBInstances"  # the action the partial policy lacks
@@ -416,13 +416,7 @@ def test_junit_cases_carry_section_expected_and_actual(drift_run: Path) -> None:
 
 
 def test_the_job_summary_lists_each_failure_with_its_document_section(drift_run: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "conformance", "summary", str(drift_run / "evidence.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_module("conformance", "summary", str(drift_run / "evidence.json"), timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("## Conformance: not conformant")
     assert "| sg.ec2_web.no_extra_ingress | high | accountabilityatlas-ec2-web (sg-" in done.stdout

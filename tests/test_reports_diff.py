@@ -13,7 +13,7 @@ import pytest
 
 from conformance.reports.diff import compare, main, mask
 from conformance.reports.matrix import show
-from tests.conftest import ROOT, run_suite
+from tests.conftest import ROOT, run_module, run_suite
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +54,7 @@ def test_the_command_line_prints_the_drift_and_exits_1_on_new_failures(
     runs: tuple[Path, Path],
 ) -> None:
     old, new = runs
-    done = subprocess.run(
-        [sys.executable, "-m", "conformance", "diff", str(old.parent), str(new)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_module("conformance", "diff", str(old.parent), str(new), timeout=60)
     assert done.returncode == 1, done.stderr
     assert "new failures: 1\n  net.nat.absent (passed → failed): " in done.stdout
     assert "fixed: 0" in done.stdout
@@ -90,13 +84,7 @@ def test_a_reader_that_stops_early_ends_the_output_not_the_verdict(
 def test_a_fifo_is_refused_as_evidence_without_hanging(tmp_path: Path) -> None:
     fifo = tmp_path / "evidence.json"
     os.mkfifo(fifo)
-    done = subprocess.run(
-        [sys.executable, "-m", "conformance", "diff", str(fifo), str(fifo)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_module("conformance", "diff", str(fifo), str(fifo), timeout=60)
     assert done.returncode == 4
     assert done.stderr == f"conformance diff: evidence {fifo}: a FIFO, not a regular file\n"
 
@@ -143,13 +131,7 @@ def test_two_conformant_runs_of_the_rebuilt_reference_differ_in_nothing(
         for c in r["comparisons"]
     ]
     assert len(set(addresses)) == 2, f"the rebuilt references share an address: {addresses}"
-    done = subprocess.run(
-        [sys.executable, "-m", "conformance", "diff", str(first), str(second), "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_module("conformance", "diff", str(first), str(second), "--json", timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     listed = {k: v for k, v in json.loads(done.stdout).items() if v}
     assert listed == {}, listed
