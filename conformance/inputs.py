@@ -48,6 +48,9 @@ ROLE_NAMES = {
     "bucket.static-assets": "{p}-static-assets",
     "bucket.tfstate": "{p}-tfstate",
     "lock-table": "terraform-locks",
+    "ecs-cluster": "{p}-cluster",
+    "alb": "{p}-alb",
+    "cache": "{p}-redis",
 }
 KIND_NAMES = {
     "subnet": "{p}-{key}",
@@ -56,6 +59,9 @@ KIND_NAMES = {
     "secret": "{p}/{key}",
     "queue": "{p}-{key}",
     "dlq": "{p}-{key}-dlq",
+    "ecs-service": "{key}",
+    "task": "{p}-{key}",
+    "dashboard": "{p}-{key}",
 }
 _KNOWN_ROLES = ", ".join([*ROLE_NAMES, *(f"{kind}.KEY" for kind in KIND_NAMES)])
 
@@ -172,6 +178,9 @@ class Inputs(BaseModel):
             "secret": set(services.secrets.value) if services else set(),
             "queue": set(self.queues),
             "dlq": set(self.queues),
+            "ecs-service": set(env.ecs.services) if env.ecs else set(),
+            "task": set(env.ecs.services) if env.ecs else set(),
+            "dashboard": set(env.monitoring.dashboards.value) if env.monitoring else set(),
         }
         return [
             role

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from conformance import carry
 from conformance.errors import UsageError
 from conformance.validate import is_region
 from conformance.yamlfile import dotted, load_yaml, shown
@@ -152,6 +153,9 @@ class NetworkSpec(Group):
     )
     nat_gateways: Documented[Count]
     load_balancers: Documented[Count]
+    nat_gateway_tier: Documented[Tier] | None = Field(
+        default=None, description="The tier of subnet the NAT gateways sit in (Phase 2: public)."
+    )
 
 
 # --- Security groups -----------------------------------------------------------------------
@@ -349,14 +353,14 @@ class RedisSpec(Group):
     rdb_snapshots: Documented[bool]
 
 
-# --- Phases 2-4: ECS, managed cache and search, edge, DR ----------------------------------
+# --- Phases 2-4: ECS, load balancer, managed cache and search, edge, DR --------------------
 
 
 class EcsServiceSpec(Group):
-    cpu: Documented[Size]
+    cpu: Documented[Size] = Field(description="Task CPU units (1024 = 1 vCPU).")
     memory_mb: Documented[Size]
     port: Documented[PublishedPort]
-    health_check: Documented[str]
+    health_check: Documented[str] = Field(description="The HTTP path the ALB health check asks.")
     tasks: Documented[Count] | None = None
     min_tasks: Documented[Count] | None = None
     max_tasks: Documented[Count] | None = None
@@ -370,24 +374,70 @@ class AutoScalingSpec(Group):
 
 
 class DeploymentSpec(Group):
-    type: Documented[str]
+    type: Documented[Literal["rolling", "blue-green"]] = Field(
+        description="rolling: ECS's own deployment controller; blue-green: CodeDeploy's."
+    )
     config: Documented[str] | None = None
     termination_wait_minutes: Documented[Count] | None = None
     auto_rollback_events: Documented[list[str]] | None = None
 
 
 class EcsSpec(Group):
+    """The ECS cluster's services: one per row of the ECS Task Definitions table."""
+
+    launch_type: Documented[Literal["FARGATE", "EC2"]]
+    subnets: Documented[list[str]] = Field(description="Subnet roles the tasks run in.")
+    assign_public_ip: Documented[bool]
+    security_groups: Documented[list[str]] | None = None
+    log_driver: Documented[str]
+    environment: Documented[dict[str, dict[str, str]]] | None = Field(
+        default=None, description="Container environment by service (only the listed keys)."
+    )
     services: dict[str, EcsServiceSpec]
-    autoscaling: AutoScalingSpec | None = None
     deployment: DeploymentSpec | None = None
+    autoscaling: AutoScalingSpec | None = None
+
+
+class LoadBalancerSpec(Group):
+    """The load balancer in front of the services (Phase 2+: an ALB terminating TLS)."""
+
+    type: Documented[Literal["application", "network"]]
+    scheme: Documented[Literal["internet-facing", "internal"]]
+    subnets: Documented[list[str]]
+    security_groups: Documented[list[str]] | None = None
+    https_port: Documented[PublishedPort]
+    certificate: Documented[Literal["acm"]] = Field(
+        description="Where the HTTPS listener's certificate comes from."
+    )
+    certificate_names: Documented[list[str]] = Field(
+        description="Names the certificate must cover; '@' is the apex domain of the inputs."
+    )
+    http_redirect: Documented[Annotated[int, Field(ge=300, le=399)]] = Field(
+        description="The port-80 listener's redirect to HTTPS."
+    )
 
 
 class CacheSpec(Group):
+    engine: Documented[str] | None = None
     node_type: Documented[str]
     nodes: Documented[Size]
     multi_az: Documented[bool]
+    subnets: Documented[list[str]] | None = None
+    security_groups: Documented[list[str]] | None = None
     encryption_at_rest: Documented[bool] | None = None
     encryption_in_transit: Documented[bool] | None = None
+
+
+class MonitoringSpec(Group):
+    dashboards: Documented[list[str]] = Field(description="CloudWatch dashboards by role.")
+
+
+class RetiredSpec(Group):
+    """What an earlier phase had and this one must no longer have."""
+
+    ec2_host: Documented[bool] = Field(
+        description="True: no EC2 instance in the VPC serves the site (the Phase 1 Docker host)."
+    )
 
 
 class SearchSpec(Group):
@@ -432,7 +482,10 @@ class EnvironmentSpec(BaseModel):
     tags: TagsSpec | None = None
     containers: ContainersSpec | None = None
     ecs: EcsSpec | None = None
+    load_balancer: LoadBalancerSpec | None = None
     cache: CacheSpec | None = None
+    monitoring: MonitoringSpec | None = None
+    retired: RetiredSpec | None = None
     search: SearchSpec | None = None
     edge: EdgeSpec | None = None
     backups: list[BackupSpec] | None = None
@@ -479,8 +532,9 @@ def load_spec(phase: int, path: Path | None = None) -> PhaseSpec:
             "(only the phases with a specs/phase-N.yaml can be checked)"
         )
     doc = load_yaml(path, "spec")
+    data = carry.resolve(doc.data, phase, load_spec, doc.where)
     try:
-        spec = PhaseSpec.model_validate(doc.data)
+        spec = PhaseSpec.model_validate(data)
     except ValidationError as exc:
         raise doc.invalid("invalid spec", exc) from None
     for loc, problem in _inconsistencies(spec):
@@ -511,6 +565,12 @@ def _inconsistencies(spec: PhaseSpec) -> Iterator[tuple[Loc, str]]:
             (("database", "subnets"), _values(db.subnets if db else None), subnets),
             (("database", "security_groups"), _values(db.security_groups if db else None), groups),
         ]
+        for key in ("ecs", "load_balancer", "cache"):
+            part = getattr(env, key)
+            references += [
+                ((key, "subnets"), _values(getattr(part, "subnets", None)), subnets),
+                ((key, "security_groups"), _values(getattr(part, "security_groups", None)), groups),
+            ]
         for where, named, defined in references:
             missing = [n for n in named if n not in defined]
             if missing and defined:

@@ -1,4 +1,8 @@
-"""Every check can fail: each drift fails exactly its checks, and every check has a drift."""
+"""Every check can fail: each drift fails exactly its checks, and every check has a drift.
+
+Run for every phase with a spec: the conformant reference of a phase passes every check that
+applies to it (the others are skipped as not applicable, never passed), and a drift of that phase
+fails exactly its checks."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from conformance.host import LIVE_PREFIXES, HostTargets
 from conformance.inputs import Inputs
 from conformance.inventory import Inventory
 from conformance.runner import Outcome, execute
-from conformance.spec import load_spec
+from conformance.spec import PHASES, load_spec, spec_path
 from conformance.targets import FAKE_CREDENTIALS, TargetOptions
 from fixtures.drifts import aws_unchanged, load_catalogue
 from fixtures.host import HostReference
@@ -25,14 +29,25 @@ CATALOGUE = load_catalogue()
 # Checks of running services are killed against real servers in tests/test_host_live.py.
 STATIC = {c for c in CHECKS if not c.startswith(LIVE_PREFIXES)}
 HOST_FILES = {c for c in STATIC if CHECKS[c].module.startswith("specs.checks.host_")}
+SPECIFIED = tuple(p for p in PHASES if spec_path(p).exists())
 
 
-def _embedded(drift: str | None = None) -> Outcome:
-    """The moto reference, with the reference host files beside it."""
+def _applicable(phase: int) -> set[str]:
+    """The static checks that apply to the phase's production environment."""
+    env = load_spec(phase).environment("production")
+    return {c for c in STATIC if CHECKS[c].area(env) is not None}
+
+
+APPLICABLE = {phase: _applicable(phase) for phase in SPECIFIED}
+
+
+def _embedded(drift: str | None = None, phase: int = 1) -> Outcome:
+    """The moto reference of ``phase``, with the reference host files beside it."""
     with tempfile.TemporaryDirectory() as tmp:
         nginx, compose = HostReference.load().write(Path(tmp))
         return execute(
             TargetOptions("moto", "us-east-1", "production", drift=drift),
+            phase=phase,
             host=HostTargets(nginx_conf=nginx, compose_file=compose),
         )
 
@@ -57,22 +72,30 @@ def _summary(outcome: Outcome) -> str:
     return "\n".join(r.describe() for r in outcome.results if r.outcome != "passed")
 
 
-@pytest.fixture(scope="module")
-def conformant() -> Outcome:
-    return _embedded()
-
-
-def test_conformant_reference_passes_every_check(conformant: Outcome) -> None:
-    assert conformant.ids("passed") == STATIC, _summary(conformant)
+@pytest.mark.parametrize("phase", SPECIFIED)
+def test_conformant_reference_passes_every_check(phase: int) -> None:
+    conformant = _embedded(phase=phase)
+    assert conformant.ids("passed") == APPLICABLE[phase], _summary(conformant)
+    not_applicable = {r.check.id for r in conformant.results if r.check.id not in APPLICABLE[phase]}
+    assert conformant.ids("skipped") >= not_applicable & STATIC
 
 
 @pytest.mark.parametrize("drift_id", sorted(d for d in CATALOGUE if CATALOGUE[d].kills & STATIC))
 def test_drift_fails_exactly_its_checks(drift_id: str) -> None:
     drift = CATALOGUE[drift_id]
-    outcome = _host_files(drift_id) if drift.host else _embedded(drift_id)
-    checked = HOST_FILES if drift.host else STATIC
+    outcome = _host_files(drift_id) if drift.host else _embedded(drift_id, drift.phase)
+    checked = HOST_FILES if drift.host else APPLICABLE[drift.phase]
     assert outcome.ids("failed") == drift.kills & STATIC, _summary(outcome)
     assert outcome.ids("passed") == checked - drift.kills, _summary(outcome)
+
+
+@pytest.mark.parametrize("phase", SPECIFIED)
+def test_every_check_of_a_phase_is_killed_by_a_drift_of_that_phase(phase: int) -> None:
+    killed: set[str] = set().union(*(d.kills for d in CATALOGUE.values() if d.phase == phase))
+    live = {c for c in CHECKS if c.startswith(LIVE_PREFIXES)}
+    assert sorted(APPLICABLE[phase] - killed) == []
+    if phase > 1:  # the host's running services are Phase 1's only
+        assert not any(CHECKS[c].area(load_spec(phase).environment("production")) for c in live)
 
 
 def test_every_check_is_killed_by_a_drift() -> None:

@@ -10,7 +10,7 @@ needs it reports that reason instead of a verdict. A failed section is never col
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
 from botocore.exceptions import (
     ClientError,
@@ -27,6 +27,9 @@ from conformance.errors import ConformanceError, TargetError
 from conformance.inputs import Inputs
 from conformance.localstack import cannot_serve
 from conformance.redact import scrub
+
+if TYPE_CHECKING:
+    from conformance.spec import EnvironmentSpec
 
 FailureKind = Literal["unsupported", "denied", "unreachable", "error"]
 DENIED_CODES = frozenset(
@@ -88,6 +91,13 @@ class Section(BaseModel):
     def tagged(self, inputs: Inputs) -> list[Tagged]:
         """The project's taggable resources in this section (AWS-made defaults aside)."""
         return []
+
+    @classmethod
+    def documented(cls, env: EnvironmentSpec) -> bool:
+        """Whether the phase has resources of this section at all. A section of a later phase
+        (ECS in Phase 1) is then neither collected nor asked for tags: on a target that cannot
+        serve it, that would turn a Phase 1 tag check into a skip."""
+        return True
 
 
 class CollectionFailure(BaseModel):

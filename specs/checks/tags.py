@@ -20,17 +20,20 @@ TAG_CHECKS = {
 }
 
 
-def _taggable() -> list[type[Section]]:
-    """Every section that names taggable resources, each inventory module imported first."""
+def _taggable(env: EnvironmentSpec) -> list[type[Section]]:
+    """Every section that names taggable resources of this phase, each inventory module
+    imported first."""
     package = conformance.inventory
     for info in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{info.name}")
-    return [cls for cls in SECTIONS.values() if cls.tagged is not Section.tagged]
+    return [
+        cls for cls in SECTIONS.values() if cls.tagged is not Section.tagged and cls.documented(env)
+    ]
 
 
 def _resources(ctx: CheckContext) -> list[Tagged]:
     """The project's resources; a section that cannot be collected stops the check."""
-    return [resource for cls in _taggable() for resource in ctx.get(cls).tagged(ctx.inputs)]
+    return [resource for cls in _taggable(ctx.env) for resource in ctx.get(cls).tagged(ctx.inputs)]
 
 
 def _requires(key: str) -> Callable[[EnvironmentSpec], TagsSpec | None]:
