@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # boto3 client name -> IAM service prefix, where they differ.
 PREFIXES = {
+    "cloudwatch-dashboards": "cloudwatch",  # the dashboards' inventory section, a cloudwatch API
     "elbv2": "elasticloadbalancing",
     "elb": "elasticloadbalancing",
     "dynamodbstreams": "dynamodb",

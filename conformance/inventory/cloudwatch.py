@@ -1,14 +1,17 @@
-"""CloudWatch: the metric alarms, and the tags of the project's alarms."""
+"""CloudWatch: the metric alarms and the tags of the project's alarms; the dashboards (Phase 2+)."""
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel
 
 from conformance.aws import Clients
 from conformance.inputs import Inputs
 from conformance.inventory import Section, Tagged, tags_of
+
+if TYPE_CHECKING:
+    from conformance.spec import EnvironmentSpec
 
 
 class Alarm(BaseModel):
@@ -86,3 +89,32 @@ def _alarm(raw: dict[str, Any], tags: dict[str, str] | None) -> Alarm:
         alarm_actions=raw.get("AlarmActions", []),
         tags=tags,
     )
+
+
+class Dashboard(BaseModel):
+    name: str
+    arn: str
+
+
+class DashboardsInventory(Section):
+    """The dashboards, apart from the alarms: only a phase that documents dashboards reads them,
+    so Phase 1's inventory and API calls stay as they were. Dashboards carry no tags."""
+
+    service = "cloudwatch-dashboards"
+
+    dashboards: list[Dashboard]
+
+    @classmethod
+    def documented(cls, env: EnvironmentSpec) -> bool:
+        return env.monitoring is not None
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        paginator = clients.client("cloudwatch").get_paginator("list_dashboards")
+        return cls(
+            dashboards=[
+                Dashboard(name=d["DashboardName"], arn=d.get("DashboardArn", ""))
+                for page in paginator.paginate()
+                for d in page["DashboardEntries"]
+            ]
+        )

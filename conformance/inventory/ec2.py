@@ -47,6 +47,12 @@ class Gateway(BaseModel):
     tags: dict[str, str]
 
 
+class NatGateway(Gateway):
+    """A NAT gateway: the subnet it sits in decides whether it can reach the internet."""
+
+    subnet_id: str | None
+
+
 class Rule(BaseModel):
     """One permission of a security group, one source per rule, as AWS evaluates it."""
 
@@ -96,7 +102,7 @@ class Ec2Inventory(Section):
     subnets: list[Subnet]
     route_tables: list[RouteTable]
     internet_gateways: list[Gateway]
-    nat_gateways: list[Gateway]
+    nat_gateways: list[NatGateway]
     security_groups: list[SecurityGroup]
     instances: list[Instance]
     addresses: list[Address]
@@ -122,6 +128,11 @@ class Ec2Inventory(Section):
             Tagged(resource=f"internet-gateway {g.id}", tags=g.tags)
             for g in self.internet_gateways
             if vpc.id in g.vpc_ids
+        ]
+        found += [
+            Tagged(resource=f"nat-gateway {g.id}", tags=g.tags)
+            for g in self.nat_gateways
+            if vpc.id in g.vpc_ids and g.state in ("pending", "available")
         ]
         found += [
             Tagged(resource=f"instance {i.id}", tags=i.tags)
@@ -170,10 +181,11 @@ class Ec2Inventory(Section):
                 for g in pages("describe_internet_gateways", "InternetGateways")
             ],
             nat_gateways=[
-                Gateway(
+                NatGateway(
                     id=g["NatGatewayId"],
                     vpc_ids=[g["VpcId"]] if g.get("VpcId") else [],
                     state=g.get("State", ""),
+                    subnet_id=g.get("SubnetId"),
                     tags=tags_of(g.get("Tags")),
                 )
                 for g in pages("describe_nat_gateways", "NatGateways")

@@ -1,4 +1,5 @@
-"""The Phase-1 CloudWatch alarms: one check per documented attribute of each alarm.
+"""The CloudWatch alarms of Phase 1's table (Phase 2 carries those whose subject it still has):
+one check per documented attribute of each alarm.
 
 An alarm is found by what it watches, not by its name: its metric, its namespace (any namespace
 for CloudWatch-agent metrics, whose namespace the agent's configuration chooses) and a dimension

@@ -1,4 +1,5 @@
-"""The Phase-1 Docker host: instance type (declared), placement, Elastic IP and security group."""
+"""The Phase-1 Docker host: instance type (declared), placement, Elastic IP and security group;
+from Phase 2, that no such host serves the site any more."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from conformance import locate
 from conformance.checks import CheckContext, check
 from conformance.declared import Role, Value, declare
 from conformance.inventory.ec2 import Ec2Inventory, Instance
-from conformance.spec import Ec2HostSpec, EnvironmentSpec
+from conformance.spec import Ec2HostSpec, EnvironmentSpec, RetiredSpec
 
 
 def _host(env: EnvironmentSpec) -> Ec2HostSpec | None:
@@ -97,4 +98,43 @@ def instance_security_groups(ctx: CheckContext, host: Ec2HostSpec) -> None:
         subject=f"{_label(instance)} security groups",
         expected=sorted(f"{names[g]} ({g})" for g in documented),
         ok=set(instance.security_group_ids) == set(documented),
+    )
+
+
+def _retired_host(env: EnvironmentSpec) -> RetiredSpec | None:
+    retired = env.retired
+    return retired if retired is not None and retired.ec2_host.value else None
+
+
+@check(
+    "ec2.host.retired",
+    title="No EC2 instance in the VPC serves the site (the Phase 1 Docker host is retired)",
+    area=_retired_host,
+    severity="high",
+    remediation="Terminate the EC2 web host (and release its Elastic IP) once ECS serves the site.",
+)
+def host_retired(ctx: CheckContext, retired: RetiredSpec) -> None:
+    """A web host is the Phase 1 app instance (by its name) or any running instance with a public
+    IP in a public subnet: either could still be answering for the domain."""
+    ec2 = ctx.get(Ec2Inventory)
+    vpc = locate.vpc(ctx)
+    subnets = {s.id: s for s in ec2.subnets}
+    name = ctx.inputs.name("instance")
+
+    def serves(instance: Instance) -> bool:
+        subnet = subnets.get(instance.subnet_id or "")
+        public = subnet is not None and locate.tier_of(ec2, subnet) == "public"
+        return instance.tags.get("Name") == name or (public and instance.public_ip is not None)
+
+    hosts = [
+        f"{_label(i)} {i.state}, public IP {i.public_ip or 'none'}"
+        for i in ec2.instances
+        if i.vpc_id == vpc.id and i.state in ("pending", "running") and serves(i)
+    ]
+    ctx.expect(
+        retired.ec2_host,
+        hosts or "none",
+        subject=f"EC2 web hosts running in {vpc.id}",
+        expected="none",
+        ok=not hosts,
     )

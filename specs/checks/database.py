@@ -1,10 +1,12 @@
-"""The Phase-1 database: RDS PostgreSQL's class, storage, availability, backups and placement.
+"""The database: RDS PostgreSQL's class, storage, availability, backups and placement.
 
 The instance's own settings are declared values (one table); its replicas, subnets and security
 groups are relations, judged by functions.
 
-PITR has no check: the document's "PITR Disabled" contradicts its 7-day backup retention (see
-``conformance.contradictions``), and the retention is what is checked.
+RDS has no point-in-time-recovery switch: PITR is on whenever automated backups are retained
+(BackupRetentionPeriod > 0). So ``rds.pitr`` applies only where the document says PITR is
+enabled (Phase 2), and checks the retention is above 0. Phase 1's "PITR Disabled" contradicts its
+7-day retention (see ``conformance.contradictions``): there the retention is what is checked.
 """
 
 from __future__ import annotations
@@ -187,4 +189,29 @@ def security_groups(ctx: CheckContext, db: DatabaseSpec) -> None:
         subject=f"{instance.identifier} VPC security groups",
         expected=sorted(f"{names[g]} ({g})" for g in documented),
         ok=set(instance.security_group_ids) == documented,
+    )
+
+
+def _pitr_enabled(env: EnvironmentSpec) -> DatabaseSpec | None:
+    db = env.database
+    return db if db is not None and db.point_in_time_recovery.value else None
+
+
+@check(
+    "rds.pitr",
+    title="Point-in-time recovery is enabled (automated backups are retained)",
+    area=_pitr_enabled,
+    severity="high",
+    remediation="Set backup_retention_period above 0 (the documented number of days): RDS "
+    "offers point-in-time recovery only while automated backups are kept.",
+)
+def point_in_time_recovery(ctx: CheckContext, db: DatabaseSpec) -> None:
+    instance = _db(ctx)
+    retention = instance.backup_retention_days
+    ctx.expect(
+        db.point_in_time_recovery,
+        f"backup retention {retention} days: PITR {'enabled' if retention > 0 else 'disabled'}",
+        subject=f"{instance.identifier} point-in-time recovery",
+        expected="enabled (backup retention > 0 days)",
+        ok=retention > 0,
     )

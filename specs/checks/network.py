@@ -1,15 +1,16 @@
-"""Region, VPC and subnets: Phase 1's simplified VPC with no NAT gateway and no load balancer.
+"""Region, VPC, subnets and gateways: Phase 1's simplified VPC with no NAT gateway and no load
+balancer; Phase 2's public, private and data tiers with a NAT gateway in a public subnet.
 
-The VPC's and each subnet's own values are declared (one table); the region and what the VPC
-must not contain are judged by functions.
+The VPC's and each subnet's own values are declared (one table); the region, what the VPC must
+(not) contain and where the NAT gateways sit are judged by functions.
 """
 
 from __future__ import annotations
 
 from conformance import locate
-from conformance.checks import CheckContext, check
+from conformance.checks import CheckContext, ResourceMissing, check
 from conformance.declared import SAME_NETWORK, Role, Value, declare
-from conformance.inventory.ec2 import Ec2Inventory
+from conformance.inventory.ec2 import Ec2Inventory, NatGateway
 from conformance.inventory.elbv2 import Elbv2Inventory
 from conformance.spec import EnvironmentSpec, NetworkSpec
 
@@ -59,7 +60,8 @@ declare(
         ),
         Value(
             "net.subnet.tier",
-            title="Public subnets route to an internet gateway; data subnets have no route out",
+            title="Each subnet's default route fits its tier (public: internet gateway, private: "
+            "NAT gateway, data: none)",
             field="network.subnets.*.tier",
             role=SUBNET,
             attribute=lambda ctx, subnet: locate.tier_of(ctx.get(Ec2Inventory), subnet),
@@ -109,8 +111,10 @@ def no_extra_subnets(ctx: CheckContext, net: NetworkSpec) -> None:
         f"{s.tags.get('Name', '(unnamed)')} {s.cidr}" for s in ec2.subnets if s.vpc_id == vpc.id
     )
     extra = [s for s in actual if s.split(" ")[0] not in documented]
+    # A phase without a NAT gateway says why it has no private subnets in that value's note.
+    note = net.nat_gateways.note if net.nat_gateways.value == 0 else None
     ctx.expect(
-        net.stated(sorted(documented), note="No NAT Gateway, no private subnets, no ALB."),
+        net.stated(sorted(documented), note=note),
         actual,
         subject=f"subnets of {vpc.id}",
         expected=sorted(documented),
@@ -122,23 +126,62 @@ def no_extra_subnets(ctx: CheckContext, net: NetworkSpec) -> None:
     "net.nat.absent",
     title="NAT gateways: as many as documented (Phase 1: none)",
     area=_network,
-    remediation="Delete the NAT gateway; Phase 1 has no private subnets to serve.",
+    remediation="Create or delete NAT gateways to match the documented count (Phase 1 has no "
+    "private subnets to serve; Phase 2 has one gateway for its private subnets).",
 )
 def nat_gateways(ctx: CheckContext, net: NetworkSpec) -> None:
     vpc = locate.vpc(ctx)
-    live = [
-        g.id
-        for g in ctx.get(Ec2Inventory).nat_gateways
-        if vpc.id in g.vpc_ids and g.state in ("pending", "available")
-    ]
+    live = [g.id for g in _live_nat_gateways(ctx, vpc.id)]
     ctx.expect(net.nat_gateways, len(live), subject=f"NAT gateways in {vpc.id}: {live}")
+
+
+def _live_nat_gateways(ctx: CheckContext, vpc_id: str) -> list[NatGateway]:
+    return [
+        g
+        for g in ctx.get(Ec2Inventory).nat_gateways
+        if vpc_id in g.vpc_ids and g.state in ("pending", "available")
+    ]
+
+
+def _nat_tier(env: EnvironmentSpec) -> NetworkSpec | None:
+    net = env.network
+    return net if net is not None and net.nat_gateway_tier is not None else None
+
+
+@check(
+    "net.nat.tier",
+    title="Each NAT gateway sits in a subnet of the documented tier (Phase 2: public)",
+    area=_nat_tier,
+    severity="high",
+    remediation="Recreate the NAT gateway in a public subnet (one whose default route goes to the "
+    "internet gateway); a NAT gateway elsewhere gives the private subnets no way out.",
+)
+def nat_gateway_tier(ctx: CheckContext, net: NetworkSpec) -> None:
+    assert net.nat_gateway_tier is not None
+    ec2 = ctx.get(Ec2Inventory)
+    vpc = locate.vpc(ctx)
+    subnets = {s.id: s for s in ec2.subnets}
+    gateways = _live_nat_gateways(ctx, vpc.id)
+    if not gateways:
+        raise ResourceMissing(f"a NAT gateway in {vpc.id}", [])
+    for gateway in gateways:
+        subnet = subnets.get(gateway.subnet_id or "")
+        tier = locate.tier_of(ec2, subnet) if subnet else None
+        where = f"{tier} ({subnet.tags.get('Name', '(unnamed)')})" if subnet else "unknown subnet"
+        ctx.expect(
+            net.nat_gateway_tier,
+            where,
+            subject=f"NAT gateway {gateway.id}: tier of its subnet {gateway.subnet_id}",
+            ok=tier == net.nat_gateway_tier.value,
+        )
 
 
 @check(
     "net.lb.absent",
     title="Load balancers: as many as documented (Phase 1: none, nginx on EC2 instead)",
     area=_network,
-    remediation="Delete the load balancer; Phase 1 terminates traffic in nginx on the host.",
+    remediation="Create or delete load balancers to match the documented count (Phase 1 "
+    "terminates traffic in nginx on the host; Phase 2 has one ALB).",
 )
 def load_balancers(ctx: CheckContext, net: NetworkSpec) -> None:
     vpc = locate.vpc(ctx)
