@@ -179,6 +179,12 @@ REVIEWED_SENSITIVE = {
     ("rds", "DescribeDBInstances"): {
         "DBInstances[].PendingModifiedValues.MasterUserPassword"  # AWS returns "****"
     },
+    ("ecs", "DescribeTaskDefinition"): {
+        # Recorded only under names that do not look secret, and scrubbed (inventory/ecs.py).
+        "taskDefinition.containerDefinitions[].environment",
+        # The ARN of the registry credentials' secret: never recorded.
+        "taskDefinition.containerDefinitions[].repositoryCredentials",
+    },
     ("s3", "GetBucketEncryption"): {
         # The KMS key's id or ARN, which the check compares; not key material.
         "ServerSideEncryptionConfiguration.Rules[].ApplyServerSideEncryptionByDefault"

@@ -15,6 +15,7 @@ class Record(BaseModel):
     name: str  # fully qualified, without the trailing dot
     type: str
     values: list[str]  # record values, or the alias target's DNS name
+    alias: bool = False  # an alias record: ``values`` holds its target's DNS name
 
 
 class HostedZone(BaseModel):
@@ -60,6 +61,7 @@ class Route53Inventory(Section):
                     if "AliasTarget" in r
                     else [v["Value"] for v in r.get("ResourceRecords", [])]
                 ),
+                alias="AliasTarget" in r,
             )
             for page in route53.get_paginator("list_resource_record_sets").paginate(
                 HostedZoneId=zone.id

@@ -1,4 +1,5 @@
-"""The Phase-1 service inventory: SQS, S3, Route 53, ECR, Secrets Manager and CloudWatch Logs."""
+"""The service inventory: SQS, S3, Route 53, ECR, Secrets Manager and CloudWatch Logs (Phase 1,
+carried into Phase 2, whose DNS records alias the ALB)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from conformance.inventory.route53 import Record, Route53Inventory
 from conformance.inventory.s3 import S3Inventory
 from conformance.inventory.secretsmanager import SecretsManagerInventory
 from conformance.inventory.sqs import SqsInventory
-from conformance.spec import BucketsSpec, DnsRecordSpec, Documented, EnvironmentSpec, QueuesSpec
+from conformance.spec import (
+    BucketsSpec,
+    DnsRecordSpec,
+    Documented,
+    EnvironmentSpec,
+    QueuesSpec,
+    ServicesSpec,
+)
+from specs.checks.load_balancer import the_alb
 
 
 def _queues(env: EnvironmentSpec) -> QueuesSpec | None:
@@ -167,6 +176,40 @@ def www_cname(ctx: CheckContext, record: DnsRecordSpec) -> None:
     ctx.expect(
         record.target, values, subject=f"CNAME record {fqdn}", expected=apex, ok=values == [apex]
     )
+
+
+def _aliased_records(env: EnvironmentSpec) -> list[DnsRecordSpec]:
+    records = env.services.dns_records if env.services else []
+    return [r for r in records if r.target.value == "alb"]
+
+
+def _alb_target(name: str) -> str:
+    """An alias target's DNS name as compared: lower case, no root dot, no dualstack. prefix
+    (Route 53 shows an ALB alias as dualstack.<the ALB's DNS name>)."""
+    return name.rstrip(".").lower().removeprefix("dualstack.")
+
+
+@check(
+    "dns.alb.alias",
+    title="The apex and api. names are A records aliased to the ALB",
+    area=lambda env: env.services if _aliased_records(env) else None,
+    severity="high",
+    remediation="Make each record an A alias (alias block) to the ALB's DNS name and zone.",
+)
+def alb_alias(ctx: CheckContext, services: ServicesSpec) -> None:
+    alb = the_alb(ctx)
+    for record in _aliased_records(ctx.env):
+        fqdn, found = _records(ctx, record.name.value, record.type.value)
+        actual = sorted(f"alias {v}" if r.alias else f"value {v}" for r in found for v in r.values)
+        ctx.expect(
+            record.target,
+            actual,
+            subject=f"{record.type.value} record {fqdn}",
+            expected=f"alias {alb.dns_name} (load balancer {alb.name})",
+            ok=len(found) == 1
+            and found[0].alias
+            and [_alb_target(v) for v in found[0].values] == [_alb_target(alb.dns_name)],
+        )
 
 
 @check(
