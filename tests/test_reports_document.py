@@ -1,29 +1,39 @@
-"""The architecture document checked against the spec: one edited number on either side fails."""
+"""The architecture document checked against the spec: one edited number on either side fails,
+for every phase with a spec; the coverage report lists what is not compared, and why."""
 
 from __future__ import annotations
 
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conformance.checks import load_checks
-from conformance.reports.document import DocResult, check_document, coverage
+from conformance.checks import Check, load_checks
+from conformance.reports.document import Coverage, DocResult, check_document, coverage
 from conformance.spec import load_spec, spec_path
 from tests.conftest import ROOT, run_suite
 
 DOCUMENT = ROOT.parent / "shared" / "seeds" / "000_2b72c41eb6d740da.txt"
 SPEC = spec_path(1)
+SPEC_2 = spec_path(2)
 
 pytestmark = pytest.mark.skipif(
     not DOCUMENT.exists(), reason=f"the architecture document is not beside the repo: {DOCUMENT}"
 )
 
 
-def _check(doc: Path = DOCUMENT, spec: Path = SPEC) -> dict[str, DocResult]:
-    results, _, _ = check_document(doc, load_spec(1, spec), spec, "production")
+def _check(doc: Path = DOCUMENT, spec: Path = SPEC, phase: int = 1) -> dict[str, DocResult]:
+    results, _, _ = check_document(doc, load_spec(phase, spec), spec, "production")
     return {r.check.id: r for r in results}
+
+
+def _coverage(phase: int, checks: dict[str, Check[Any]] | None = None) -> Coverage:
+    results, document, specfile = check_document(
+        DOCUMENT, load_spec(phase), spec_path(phase), "production"
+    )
+    return coverage(document, specfile, results, checks or load_checks())
 
 
 def _edit(source: Path, tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
@@ -152,13 +162,195 @@ def test_a_renamed_section_breaks_the_spec_anchors_and_the_checks_reading_it(
 
 
 def test_coverage_both_ways_on_the_shipped_document() -> None:
-    results, document, specfile = check_document(DOCUMENT, load_spec(1), SPEC, "production")
-    gaps = coverage(document, specfile, results, load_checks())
+    gaps = _coverage(1)
     assert gaps.unanchored == []
-    assert any("(Redis Configuration): Image | redis:7-alpine" in v for v in gaps.not_in_spec)
-    assert any("(TLS Configuration): the bash block" in v for v in gaps.not_in_spec)
-    # Rows the document checks compare are not listed as missing from the spec.
-    assert not any("(Database Configuration)" in v for v in gaps.not_in_spec)
+    # Every Phase 1 row is compared or listed with the phase file's reason; the service
+    # inventory (SQS, S3, Route 53, ECR, Secrets Manager), state backend and OIDC rows are compared.
+    assert [v for v in gaps.not_in_spec if "(not checked: " not in v] == []
+    assert any(
+        "(Redis Configuration): Backup | Not required" in v and "not checked: " in v
+        for v in gaps.not_in_spec
+    )
+    assert any("(TLS Configuration): the bash block (not checked: " in v for v in gaps.not_in_spec)
+    listed = "\n".join(gaps.not_in_spec)
+    for anchored in (
+        "SQS",
+        "S3 |",
+        "Route 53",
+        "ECR",
+        "Secrets Manager",
+        "State backend",
+        "OIDC |",
+    ):
+        assert anchored not in listed
+    # Every spec value has a check, or a reason it has none.
+    assert all("(not verified: " in v for v in gaps.unchecked)
+    assert [v.split(" ")[1] for v in gaps.unchecked] == [
+        "environments.production.database.point_in_time_recovery",
+        "environments.production.iac.tool",
+        "environments.production.containers.total_cpus",
+        "environments.production.containers.total_memory_mb",
+    ]
+
+
+def test_coverage_names_the_exact_field_a_missing_check_verified() -> None:
+    """A declared check verifies its field, a hand-written one the fields of its group it reads:
+    without them, exactly those values are listed, not their whole group."""
+    checks = load_checks()
+    fewer = {
+        i: c for i, c in checks.items() if i not in ("rds.instance_class", "rds.read_replicas")
+    }
+    unchecked = [v.split(" ")[1] for v in _coverage(2, fewer).unchecked if "(not " not in v]
+    assert unchecked == [
+        "environments.production.database.instance_class",
+        "environments.production.database.read_replicas",
+    ]
+
+
+PHASE_2_DB_REST = "| Read Replicas | 0 |\n| Backup Retention | 7 days |\n| PITR | Enabled |"
+PHASE_2_SECTIONS = (
+    "Key Changes from Phase 1",
+    "AWS Services Added",
+    "ECS Task Definitions",
+    "DNS Configuration (Route 53)",
+    "Database Configuration",
+)
+
+
+def test_phase_2_document_and_spec_agree_and_every_value_is_anchored() -> None:
+    results = _check(spec=SPEC_2, phase=2)
+    assert {i: r.outcome for i, r in results.items()} == dict.fromkeys(results, "passed")
+    assert set(results) == {
+        "doc.phase_tables",
+        "doc.subnets",
+        "doc.database",
+        "doc.ecs",
+        "doc.monitoring",
+        "doc.services",
+        "doc.sections",
+    }
+    ecs = {a.subject: a for a in results["doc.ecs"].agreements}
+    assert len(ecs) == 8 * 4
+    search = ecs["ecs.services.search-service.cpu"]
+    assert (search.documented, search.specified, search.ok) == (512, 512, True)
+    gaps = _coverage(2)
+    # Every row of the Phase 2 section, the VPC tree, and the Phase 2 cells of the overview and
+    # monitoring tables are compared, or listed with the reason they are not.
+    assert gaps.unanchored == []
+    assert all("(not checked: " in v for v in gaps.not_in_spec)
+    assert not any(section in v for v in gaps.not_in_spec for section in PHASE_2_SECTIONS)
+    assert sorted({v.split("(not checked: ")[1] for v in gaps.not_in_spec}) == [
+        '"CloudWatch Metrics": AWS publishes the ECS, ALB and RDS metrics itself)',
+        '"None": Phase 2 has no tracing to check)',
+        "Migration Triggers are business thresholds, not infrastructure values)",
+        "a cost estimate, not checkable against the infrastructure)",
+    ]
+    # Every Phase 2 spec value is verified by a check, or the phase file says why not.
+    assert [v.split(" ")[1] for v in gaps.unchecked] == ["environments.production.iac.tool"]
+    assert "(not verified: OpenTofu leaves no mark of its own in AWS" in gaps.unchecked[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "check", "subject"),
+    [
+        (
+            "| search-service | 512 | 1024 | 8084 |",
+            "| search-service | 1024 | 1024 | 8084 |",
+            "doc.ecs",
+            "ecs.services.search-service.cpu",
+        ),
+        (
+            "| web-app | 512 | 1024 | 3000 | /api/health |",
+            "| web-app | 512 | 1024 | 3000 | /health |",
+            "doc.ecs",
+            "ecs.services.web-app.health_check",
+        ),
+        ("| Storage | 50 GB gp3 |", "| Storage | 60 GB gp3 |", "doc.database", "storage_gb"),
+        (
+            f"| Multi-AZ | No |\n{PHASE_2_DB_REST}",
+            f"| Multi-AZ | Yes |\n{PHASE_2_DB_REST}",
+            "doc.database",
+            "multi_az",
+        ),
+        (
+            "│   └── us-east-1b: 10.0.11.0/24",
+            "│   └── us-east-1b: 10.0.12.0/24",
+            "doc.subnets",
+            "private subnet in us-east-1b",
+        ),
+        (
+            "| api.accountabilityatlas.com | A | ALB |",
+            "| api.accountabilityatlas.com | CNAME | ALB |",
+            "doc.services",
+            "services.dns_records.1.type",
+        ),
+        (
+            "| ECS Fargate (1 task per service) |",
+            "| ECS Fargate (2 tasks per service) |",
+            "doc.phase_tables",
+            "ecs.services.search-service.tasks",
+        ),
+        (
+            "| Redis | Docker container | ElastiCache (cache.t3.medium) |",
+            "| Redis | Docker container | ElastiCache (cache.t3.large) |",
+            "doc.phase_tables",
+            "cache.node_type",
+        ),
+        (
+            "| PostgreSQL FTS (unchanged) |",
+            "| OpenSearch |",
+            "doc.phase_tables",
+            "SPRING_PROFILES_ACTIVE",
+        ),
+        (
+            "| 1 overview dashboard |",
+            "| 1 operations dashboard |",
+            "doc.monitoring",
+            "monitoring.dashboards",
+        ),
+        (
+            "| Full alarm suite (email) |",
+            "| Full alarm suite (sms) |",
+            "doc.monitoring",
+            "alarms.notification_protocol",
+        ),
+    ],
+)
+def test_one_phase_2_value_edited_in_the_document_fails_naming_both_lines(
+    tmp_path: Path, old: str, new: str, check: str, subject: str
+) -> None:
+    doc, line = _edit(DOCUMENT, tmp_path, old, new)
+    results = _check(doc=doc, spec=SPEC_2, phase=2)
+    assert {i for i, r in results.items() if r.outcome != "passed"} == {check}
+    report = results[check].describe()
+    assert f"{doc}:{line}" in report
+    assert re.search(r"specs/phase-2\.yaml:\d+ environments\.production\.", report), report
+    assert subject in report
+
+
+def test_one_phase_2_value_edited_in_the_spec_fails_naming_both(tmp_path: Path) -> None:
+    # The copy's carried groups resolve from the real specs/phase-1.yaml.
+    spec, line = _edit(
+        SPEC_2, tmp_path, "search-service: {cpu: 512,", "search-service: {cpu: 1024,"
+    )
+    results = _check(spec=spec, phase=2)
+    assert {i for i, r in results.items() if r.outcome != "passed"} == {"doc.ecs"}
+    report = results["doc.ecs"].describe()
+    doc_line = (
+        DOCUMENT.read_text()
+        .splitlines()
+        .index("| search-service | 512 | 1024 | 8084 | /actuator/health |")
+    )
+    assert "document: 512  at" in report and "spec:     1024  at" in report
+    assert f"{DOCUMENT}:{doc_line + 1} (ECS Task Definitions, search-service, CPU)" in report
+    assert f"{spec}:{line} environments.production.ecs.services.search-service.cpu" in report
+
+
+def test_a_removed_phase_2_row_is_a_disagreement_naming_the_table(tmp_path: Path) -> None:
+    doc, _ = _edit(DOCUMENT, tmp_path, "| PITR | Enabled |\n", "")
+    report = _check(doc=doc, spec=SPEC_2, phase=2)["doc.database"].describe()
+    assert "the table has no row 'PITR'" in report
+    assert "environments.production.database.point_in_time_recovery" in report
 
 
 def test_pytest_with_architecture_doc_fails_on_an_edited_document(tmp_path: Path) -> None:
@@ -179,6 +371,17 @@ def test_pytest_with_the_shipped_document_passes_and_reports_coverage(tmp_path: 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "architecture document against the spec" in done.stdout
     assert "checks without a document anchor: 0" in done.stdout
+
+
+def test_pytest_phase_2_with_the_shipped_document_passes(tmp_path: Path) -> None:
+    shutil.copy(DOCUMENT, tmp_path / "architecture.md")
+    done = run_suite(
+        "specs/phase-2.yaml", "--phase=2", f"--architecture-doc={tmp_path / 'architecture.md'}"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 passed" in done.stdout
+    assert "documented values with no spec value (so no check): 7 (7 by design)" in done.stdout
+    assert "documented values in the spec that no check verifies: 1 (1 by design)" in done.stdout
 
 
 def test_a_missing_architecture_doc_is_a_usage_error(tmp_path: Path) -> None:
