@@ -266,11 +266,16 @@ def count_line(counted: Mapping[str, int]) -> str:
 
 def verdict(evidence: Mapping[str, Any]) -> str:
     """``interrupted``, ``not conformant`` or ``conformant``, as the run's exit status says:
-    computed from the results (and the document check), never taken from the file's word."""
+    computed from the results (the document check's and the team's own tests' too), never taken
+    from the file's word."""
     if evidence.get("interrupted"):
         return "interrupted"
     outcomes = [r.get("outcome") for r in evidence.get("results") or []]
     outcomes += [r.get("outcome") for r in (evidence.get("document") or {}).get("results") or []]
+    # A team's own tests run in the same gate: one that fails fails the run (an xfail does not).
+    own = [t.get("outcome") for t in evidence.get("own_tests") or []]
+    if any(o in ("failed", "error") for o in own):
+        return "not conformant"
     if not outcomes or any(o not in ACCEPTED for o in outcomes):
         return "not conformant"
     return "conformant"

@@ -55,6 +55,19 @@ def keygen(path: Path) -> None:
     )
 
 
+def wait_listening(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Until sshd listens on ``port`` (10 s at most); if it exits first, its log says why."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "sshd did not listen"
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     """sshd on 127.0.0.1:<free port>, accepting one client key for root; stopped by pid."""
@@ -87,15 +100,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         [str(SSHD), "-D", "-e", "-f", str(tmp / "sshd_config")], stdout=log, stderr=log
     )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, (tmp / "sshd.log").read_text()
-                assert time.monotonic() < deadline, "sshd did not listen"
-                time.sleep(0.1)
+        wait_listening(server, port, tmp / "sshd.log")
         yield Sshd(port=port, key=tmp / "client_key", home=home)
     finally:
         server.terminate()

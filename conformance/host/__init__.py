@@ -24,13 +24,14 @@ if TYPE_CHECKING:  # the readers import their client libraries only when a check
     from conformance.host.nginx import NginxConfig
     from conformance.host.ratelimit import Probe
     from conformance.host.redis import RedisConfig
+    from conformance.host.state import RemoteHost, Schedule
     from conformance.host.tls import HttpAnswer, TlsReport
 
 T = TypeVar("T")
 G = TypeVar("G")
 
 # Check-id prefixes of the checks that need a running service (not a file) to verify.
-LIVE_PREFIXES = ("tls.", "ratelimit.", "container.", "redis.", "db.")
+LIVE_PREFIXES = ("tls.", "ratelimit.", "container.", "redis.", "db.", "host.")
 
 
 class Unreachable(Exception):
@@ -54,6 +55,7 @@ class HostTargets:
     docker_host: str | None = field(default=None, repr=False)
     redis_url: str | None = field(default=None, repr=False)
     db_dsn: str | None = field(default=None, repr=False)
+    remote: RemoteHost | None = field(default=None, repr=False)  # --ssh-host: commands run there
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def read(self, resource: str, option: str, given: G | None, reader: Callable[[G], T]) -> T:
@@ -149,3 +151,21 @@ class HostTargets:
             self.tls_endpoint if self.rate_limit_probe else None,
             lambda at: probe(at, host_header, path, burst),
         )
+
+    # --ssh-host: the host's state, through the allow-listed commands of conformance.host.state.
+    def agent_processes(self, executable: str) -> list[str]:
+        def read(remote: RemoteHost) -> list[str]:
+            # Imported only with --ssh-host: paramiko and testinfra are in the `suite` extra.
+            from conformance.host.state import agent_processes
+
+            return agent_processes(remote, executable)
+
+        return self.read(f"processes of {executable}", "--ssh-host", self.remote, read)
+
+    def renewal_schedules(self, renew: str) -> tuple[list[Schedule], list[str]]:
+        def read(remote: RemoteHost) -> tuple[list[Schedule], list[str]]:
+            from conformance.host.state import renewal_schedules
+
+            return renewal_schedules(remote, renew)
+
+        return self.read("certbot renewal", "--ssh-host", self.remote, read)
