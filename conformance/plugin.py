@@ -44,6 +44,16 @@ from conformance.targets import TargetOptions, check_endpoint, open_target, run_
 CHECKS_DIR = Path(importlib.import_module(CHECK_PACKAGE).__path__[0]).resolve()
 # The phases --phase offers: those with a specs/phase-N.yaml (others are refused, saying so).
 SPECIFIED_PHASES = tuple(p for p in PHASES if spec_path(p).exists())
+# What each phase of the document checks, for --help (--list-checks --phase N lists the checks).
+PHASE_SCOPE = {
+    1: "Launch: one EC2 Docker host (nginx, TLS, Compose, Redis on it), RDS, SQS, S3, Route 53, "
+    "ECR, secrets, alarms, state backend, OIDC, tags",
+    2: "Growth: ECS Fargate (1 task per service) behind an internet-facing ALB with ACM, "
+    "ElastiCache, NAT and private subnets, RDS db.t3.medium, dashboard; Phase 1's queues, "
+    "buckets, ECR, secrets, state backend, OIDC and tags carried",
+    3: "Scale: staging and production, OpenSearch, WAF, X-Ray, Multi-AZ",
+    4: "Full Production: auto-scaling, blue-green canary, cross-region DR",
+}
 RESULT = "conformance_result"  # the attribute of a check's final report that carries its result
 WORKER_OUTPUT = "conformance"  # an xdist worker's reading, and whether it could use the target
 # Waivers, the document check, the matrix and the failures-by-area table; the EC2 host's options.
@@ -57,7 +67,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=1,
         metavar="{" + ",".join(map(str, SPECIFIED_PHASES)) + "}",
-        help="document phase to check against (default 1; only the phases with a spec)",
+        help="document phase to check against (default 1; only the phases with a spec): "
+        + "; ".join(f"{p} = {PHASE_SCOPE[p]}" for p in SPECIFIED_PHASES)
+        + ". --list-checks --phase N lists what a phase checks",
     )
     group.addoption(
         "--environment",

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from conformance import carry
+from conformance.anchors import Anchors
 from conformance.errors import UsageError
 from conformance.validate import is_region
 from conformance.yamlfile import dotted, load_yaml, shown
@@ -353,6 +354,15 @@ class RedisSpec(Group):
     rdb_snapshots: Documented[bool]
 
 
+class HostStateSpec(Group):
+    """What runs on the EC2 host besides the containers (read with --ssh-host)."""
+
+    cloudwatch_agent: Documented[Text] = Field(description="The agent's executable name.")
+    renewal_command: Documented[Text]
+    renewal_deploy_hook: Documented[Text]
+    renewal_runs_per_day: Documented[Size]
+
+
 # --- Phases 2-4: ECS, load balancer, managed cache and search, edge, DR --------------------
 
 
@@ -493,6 +503,7 @@ class EnvironmentSpec(BaseModel):
     tls: TlsSpec | None = None
     compose: ComposeSpec | None = None
     redis: RedisSpec | None = None
+    host_state: HostStateSpec | None = None
 
 
 class PhaseSpec(BaseModel):
@@ -504,6 +515,9 @@ class PhaseSpec(BaseModel):
     primary_region: Documented[Region]
     dr_region: Documented[Region] | None = None
     environments: dict[EnvironmentName, EnvironmentSpec]
+    anchors: Anchors | None = Field(
+        default=None, description="Which document cell each value mirrors (--architecture-doc)."
+    )
 
     def environment(self, name: str) -> EnvironmentSpec:
         try:

@@ -51,9 +51,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def provisioned_moto_server(module: str = "moto.server") -> Iterator[str]:
-    """A moto server on loopback (``python -m MODULE``) holding the Phase-1 reference, built by
-    the provisioner command in its own process as a deployment would be; yields its URL."""
+def provisioned_moto_server(module: str = "moto.server", phase: int = 1) -> Iterator[str]:
+    """A moto server on loopback (``python -m MODULE``) holding the reference of ``phase``, built
+    by the provisioner command in its own process as a deployment would be; yields its URL."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
@@ -73,7 +73,13 @@ def provisioned_moto_server(module: str = "moto.server") -> Iterator[str]:
                     raise
                 time.sleep(0.2)
         built = subprocess.run(
-            [sys.executable, "-m", "fixtures.provision", "--phase", "1", f"--endpoint-url={url}"],
+            [
+                sys.executable,
+                "-m",
+                "fixtures.provision",
+                f"--phase={phase}",
+                f"--endpoint-url={url}",
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -71,6 +71,43 @@ def test_changing_one_value_fails_the_matching_check(moto_server: str) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def phase_2_server() -> Iterator[str]:
+    with provisioned_moto_server(phase=2) as url:
+        yield url
+
+
+def _failed(stdout: str) -> list[str]:
+    return sorted(
+        line.split("::")[1].split(" ")[0]
+        for line in stdout.splitlines()
+        if line.startswith("FAILED")
+    )
+
+
+def test_phase_2_conformant_environment_passes(phase_2_server: str) -> None:
+    done = run_suite("--phase=2", "--target=aws", f"--endpoint-url={phase_2_server}", env=FAKE)
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "phase 2" in done.stdout
+
+
+def test_phase_2_changing_one_value_fails_its_check(phase_2_server: str) -> None:
+    rds = boto3.client("rds", endpoint_url=phase_2_server, region_name="us-east-1", **_keys())
+    identifier = "accountabilityatlas-db"
+    rds.modify_db_instance(
+        DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.large", ApplyImmediately=True
+    )
+    try:
+        done = run_suite("--phase=2", "--target=aws", f"--endpoint-url={phase_2_server}", env=FAKE)
+        assert done.returncode == 1, done.stdout[-4000:]
+        assert _failed(done.stdout) == ["rds.instance_class"]
+        assert "Phase 2 — Growth > Database Configuration" in done.stdout
+    finally:
+        rds.modify_db_instance(
+            DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.medium", ApplyImmediately=True
+        )
+
+
 def test_provisioner_refuses_a_non_local_endpoint() -> None:
     done = subprocess.run(
         [

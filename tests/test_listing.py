@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conformance.checks import load_checks
 from conformance.plugin import SPECIFIED_PHASES
-from conformance.spec import PHASES, spec_path
+from conformance.spec import PHASES, load_spec, spec_path
 from fixtures.drifts import load_catalogue
 from tests.conftest import ROOT, free_port, run_module, run_suite
 
@@ -27,9 +27,10 @@ def test_list_checks_prints_every_check_with_its_metadata_and_opens_no_target() 
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     checks = load_checks()
-    assert (
-        lines[0]
-        == f"{len(checks)} checks, {len(checks)} of them apply to phase 1 (Launch), production"
+    launch = load_spec(1).environment("production")
+    applicable = [c for c in checks.values() if c.area(launch) is not None]
+    assert lines[0] == (
+        f"{len(checks)} checks, {len(applicable)} of them apply to phase 1 (Launch), production"
     )
     check = checks["sg.ec2_web.no_extra_ingress"]
     (row,) = [i for i, line in enumerate(lines) if line.startswith(check.id + " ")]
@@ -41,6 +42,22 @@ def test_list_checks_prints_every_check_with_its_metadata_and_opens_no_target() 
     assert {line.split()[0] for line in lines[1::2]} == set(checks)
     assert "LocalStack is not running" not in done.stdout + done.stderr  # never opened
     assert "collected" not in done.stdout and done.stderr == ""
+
+
+def test_list_checks_of_phase_2_says_what_applies_and_where_it_is_documented() -> None:
+    done = run_suite("--list-checks", "--phase=2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    growth = load_spec(2).environment("production")
+    applicable = [c for c in load_checks().values() if c.area(growth) is not None]
+    assert lines[0].endswith(f", {len(applicable)} of them apply to phase 2 (Growth), production")
+    where = {lines[i].split()[0]: lines[i + 1].strip() for i in range(1, len(lines), 2)}
+    assert where["ecs.task.cpu"] == "document: Phase 2 — Growth > ECS Task Definitions"
+    assert where["nginx.worker_connections"] == (
+        "not applicable: phase 2 (production) documents nothing it verifies"
+    )
+    # A carried value names the phase it was documented in.
+    assert where["iac.lock_table"].startswith("document: Phase 1 — ")
 
 
 def test_list_checks_validates_phase_and_environment_in_one_line() -> None:

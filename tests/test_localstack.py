@@ -171,9 +171,9 @@ def test_conformant_reference_has_no_unexplained_failure(conformant: Conformant)
     # Only checks of an area the community edition could not fully build may fail; the areas
     # that LocalStack builds completely (network, security groups) pass.
     assert failed <= explained_by(conformant.left_out), output
-    assert {c for c in CHECKS if c.startswith(("net.", "sg."))} - {"net.lb.absent"} <= (
-        conformant.ids("passed")
-    )
+    launch = load_spec(1).environment("production")
+    network = {c for c in CHECKS if c.startswith(("net.", "sg.")) and CHECKS[c].area(launch)}
+    assert network - {"net.lb.absent"} <= conformant.ids("passed")
     assert conformant.done.returncode == (1 if failed else 0), output
     assert "Traceback" not in output
 
@@ -236,6 +236,43 @@ def test_a_drift_on_a_service_localstack_does_not_serve_is_refused_clearly(
     assert "CreateLoadBalancer operation" in done.stderr
     assert "'elbv2' is either not included in your current license plan" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_phase_2_checks_what_localstack_serves_and_skips_the_rest(
+    localstack: LocalStackHost, tmp_path: Path
+) -> None:
+    """Phase 2 provisioned by the init hook: ECS, the ALB, ElastiCache and RDS are not in the
+    community edition, so their checks are skipped naming the service; the network, the
+    security-group tiers, the certificate-free rest pass; nothing errors."""
+    started = localstack.fresh("--phase=2")
+    assert "phase 2 provisioned" in started
+    done = run_suite(
+        "--phase=2",
+        "--target=localstack",
+        f"--endpoint-url={localstack.endpoint}",
+        f"--evidence={tmp_path}",
+    )
+    output = done.stdout + done.stderr
+    results = json.loads((tmp_path / "evidence.json").read_text())["results"]
+    outcomes = {r["id"]: r for r in results}
+    assert {i for i, r in outcomes.items() if r["outcome"] == "error"} == set(), output
+    phase_2 = load_spec(2).environment("production")
+    unserved = {
+        i: r["message"].split(":")[0].rpartition(" ")[2]
+        for i, r in outcomes.items()
+        if r["outcome"] == "skipped" and r["message"].startswith(f"{EDITION} does not serve ")
+    }
+    for prefix in ("ecs.", "alb.", "cache.", "rds."):
+        ids = {i for i in CHECKS if i.startswith(prefix) and CHECKS[i].area(phase_2)}
+        assert ids and {unserved.get(i) for i in ids} <= NOT_IN_COMMUNITY, output
+    network = {
+        i for i in CHECKS if i.startswith(("net.", "sg.")) and CHECKS[i].area(phase_2) is not None
+    }
+    passed = {i for i, r in outcomes.items() if r["outcome"] == "passed"}
+    assert network - {"net.lb.absent"} <= passed, output
+    failed = {i for i, r in outcomes.items() if r["outcome"] == "failed"}
+    assert failed <= explained_by(set(LEFT_OUT.findall(localstack.log()))), output
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize(

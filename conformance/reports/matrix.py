@@ -38,15 +38,28 @@ class Row:
     detail: str
 
 
+NOT_APPLICABLE = "not applicable:"  # how a check the phase does not document says so
+
+
+def not_applicable_section(evidence: dict[str, Any]) -> str:
+    """Where the checks of other phases are listed: after every documented value, together."""
+    return f"Not applicable to phase {evidence.get('phase')} ({evidence.get('environment')})"
+
+
 def rows(evidence: dict[str, Any]) -> list[Row]:
-    """A row per comparison; a check that made none (skipped, error) is one row with its reason."""
-    out = []
+    """A row per comparison; a check that made none (skipped, error) is one row with its reason;
+    the checks the phase does not document are listed apart, last."""
+    out: list[Row] = []
+    apart: list[Row] = []
     for result in evidence.get("results", []):
         comparisons = result.get("comparisons") or []
         if not comparisons:
-            out.append(
+            applies = not str(result.get("message", "")).startswith(NOT_APPLICABLE)
+            (out if applies else apart).append(
                 Row(
-                    result.get("section") or "(no document section)",
+                    (result.get("section") or "(no document section)")
+                    if applies
+                    else not_applicable_section(evidence),
                     result["id"],
                     result.get("title", ""),
                     "—",
@@ -75,7 +88,7 @@ def rows(evidence: dict[str, Any]) -> list[Row]:
                     " · ".join(d for d in detail if d),
                 )
             )
-    return out
+    return out + apart
 
 
 def by_section(items: list[Row]) -> dict[str, list[Row]]:
