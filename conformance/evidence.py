@@ -293,9 +293,14 @@ def not_run(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 EVIDENCE_MAX_BYTES = 512 * 2**20
 
 
+def file_of(path: Path) -> Path:
+    """The evidence file a path names: the file itself, or ``DIR/evidence.json``."""
+    return path / EVIDENCE_FILE if path.is_dir() else path
+
+
 def load(path: Path) -> dict[str, Any]:
     """An evidence file (or ``DIR/evidence.json``); anything else is one clear usage error."""
-    file = path / EVIDENCE_FILE if path.is_dir() else path
+    file = file_of(path)
     try:
         # A regular file only (a FIFO would hang the reader), of a bounded size.
         data = json.loads(read_text(file, "evidence", EVIDENCE_MAX_BYTES))

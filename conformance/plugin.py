@@ -36,10 +36,17 @@ from conformance.errors import ConformanceError, ExitCode, UsageError
 from conformance.evidence import NOT_RUN, Reading
 from conformance.host import HostTargets
 from conformance.inputs import Inputs, load_inputs
-from conformance.inventory import Inventory, one_line
+from conformance.inventory import one_line
 from conformance.reports import matrix
 from conformance.spec import PHASES, PhaseSpec, load_spec, spec_path
-from conformance.targets import TargetOptions, check_endpoint, open_target, run_inputs
+from conformance.targets import (
+    TargetOptions,
+    check_endpoint,
+    load_saved,
+    open_inventory,
+    run_inputs,
+    target_drift,
+)
 
 CHECKS_DIR = Path(importlib.import_module(CHECK_PACKAGE).__path__[0]).resolve()
 # The phases --phase offers: those with a specs/phase-N.yaml (others are refused, saying so).
@@ -80,8 +87,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target",
         default="moto",
-        choices=("moto", "localstack", "aws"),
-        help="where to read the inventory (default: embedded moto reference)",
+        choices=("moto", "localstack", "aws", "inventory"),
+        help="where to read the inventory (default: embedded moto reference; inventory: the one "
+        "saved in --inventory's evidence, with no AWS call)",
+    )
+    group.addoption(
+        "--inventory",
+        type=validate.nonempty_path,
+        metavar="PATH",
+        help="--target inventory: an evidence.json (or its directory) whose inventory to check",
     )
     group.addoption("--region", help="AWS region (default: the spec's primary region)")
     group.addoption("--endpoint-url", help="any AWS-compatible endpoint, for any target")
@@ -108,7 +122,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--drift",
         metavar="ID",
-        help="apply this catalogue drift to the embedded moto reference (see --list-drifts)",
+        help="apply this catalogue drift to the embedded moto reference, or an inventory "
+        "drift to --target inventory (see --list-drifts)",
     )
     group.addoption(
         "--list-checks",
@@ -235,15 +250,15 @@ class Session:
 
     def run(self) -> Run:
         if self._run is None:
-            clients = self._stack.enter_context(
-                open_target(self.options, self.spec, self.inputs, self.log)
+            inventory = self._stack.enter_context(
+                open_inventory(self.options, self.spec, self.inputs, self.log)
             )
-            account = f" account {clients.account}" if clients.account else ""
+            account = f" account {inventory.account}" if inventory.account else ""
             self._run = Run(
                 self.spec,
                 self.options.environment,
                 self.inputs,
-                Inventory(clients, self.inputs),
+                inventory,
                 self.options.describe() + account,
                 self.host,
             )
@@ -289,9 +304,7 @@ class Session:
         if self._run is None:
             return Reading()
         inventory = self._run.inventory
-        return Reading.of(
-            self._run.target, inventory.clients.emulator, self.log, inventory.snapshot()
-        )
+        return Reading.of(self._run.target, inventory.emulator, self.log, inventory.snapshot())
 
 
 SESSION = pytest.StashKey[Session]()
@@ -312,21 +325,20 @@ def pytest_configure(config: pytest.Config) -> None:
         endpoint = config.getoption("endpoint_url")
         if endpoint:
             check_endpoint(endpoint)
+        kind, region = config.getoption("target"), config.getoption("region")
+        saved = load_saved(kind, config.getoption("inventory"), region)
+        default_region = saved.region if saved else spec.primary_region.value
         options = TargetOptions(
-            kind=config.getoption("target"),
-            region=validate.region(config.getoption("region") or spec.primary_region.value),
+            kind=kind,
+            region=validate.region(region or default_region),
             environment=environment,
             endpoint_url=endpoint,
             drift=config.getoption("drift"),
             profile=config.getoption("profile"),
             expect_account=_account_id(config.getoption("expect_account")),
+            saved=saved,
         )
-        if options.drift:
-            if options.kind != "moto":
-                raise UsageError("--drift applies to the embedded moto target only")
-            from fixtures.drifts import get_drift
-
-            get_drift(options.drift, spec.phase)
+        target_drift(options, spec.phase)
         inputs = run_inputs(
             options,
             load_inputs(

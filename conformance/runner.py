@@ -9,9 +9,8 @@ from conformance.aws import CallLog
 from conformance.checks import Check, Result, Run, load_checks
 from conformance.host import HostTargets
 from conformance.inputs import Inputs
-from conformance.inventory import Inventory
 from conformance.spec import load_spec
-from conformance.targets import TargetOptions, open_target, run_inputs
+from conformance.targets import TargetOptions, open_inventory, run_inputs
 
 
 @dataclass
@@ -35,8 +34,7 @@ def execute(
     inputs = run_inputs(options, inputs or Inputs())
     log = CallLog()
     selected = checks if checks is not None else list(load_checks().values())
-    with open_target(options, spec, inputs, log) as clients:
-        inventory = Inventory(clients, inputs)
+    with open_inventory(options, spec, inputs, log) as inventory:
         run = Run(
             spec, options.environment, inputs, inventory, options.describe(), host or HostTargets()
         )

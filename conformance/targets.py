@@ -5,6 +5,8 @@
   server on loopback the reference is built into, in an account of the run's own.
 - ``localstack``: a running LocalStack; never provisioned by the suite.
 - ``aws``: the live account through the standard credential chain, read-only.
+- ``inventory``: the inventory an earlier run saved in its evidence (``--inventory=PATH``), with
+  no AWS client at all; ``--drift`` applies an inventory drift to it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import boto3
 from botocore.config import Config
@@ -35,10 +38,13 @@ from conformance import localstack, validate
 from conformance.aws import CallLog, Clients
 from conformance.errors import TargetError, UsageError
 from conformance.inputs import Inputs
-from conformance.inventory import THROTTLING_CODES
+from conformance.inventory import THROTTLING_CODES, Inventory, SavedInventory, SavedSnapshot
 from conformance.spec import PhaseSpec
 
-TargetKind = Literal["moto", "localstack", "aws"]
+if TYPE_CHECKING:
+    from fixtures.drifts import Drift
+
+TargetKind = Literal["moto", "localstack", "aws", "inventory"]
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -51,11 +57,83 @@ class TargetOptions:
     drift: str | None = None
     profile: str | None = None
     expect_account: str | None = None
+    saved: SavedSnapshot | None = None  # --target inventory: what an earlier run recorded
+
+    def __post_init__(self) -> None:
+        if (self.kind == "inventory") != (self.saved is not None):
+            raise UsageError(
+                "--target inventory reads the saved inventory of --inventory=PATH (an "
+                "evidence.json or its directory), and no other target reads one"
+            )
+        if self.kind == "inventory" and (self.endpoint_url or self.profile or self.expect_account):
+            raise UsageError(
+                "--endpoint-url, --profile and --expect-account do not apply to --target "
+                "inventory: it reads a saved inventory and calls no AWS API"
+            )
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         drift = f" with drift {self.drift}" if self.drift else ""
+        if self.saved is not None:
+            return f"{self.saved.describe()}{drift}"
         return f"{self.kind}{where} ({self.region}){drift}"
+
+
+def load_saved(kind: str, path: Path | None, region: str | None) -> SavedSnapshot | None:
+    """The saved inventory ``--target inventory`` reads (``--inventory=PATH``); None for the
+    other targets. ``--region``, if given, must be the region it was recorded in."""
+    if kind != "inventory":
+        if path is not None:
+            raise UsageError("--inventory applies to --target inventory only")
+        return None
+    if path is None:
+        raise UsageError("--target inventory needs --inventory=PATH (an evidence.json or its dir)")
+    saved = SavedSnapshot.from_evidence(path)
+    if region is not None and region != saved.region:
+        raise UsageError(
+            f"--region {region}: the saved inventory of {saved.origin} is of {saved.region}"
+        )
+    return saved
+
+
+def target_drift(options: TargetOptions, phase: int) -> Drift | None:
+    """The ``--drift`` the target takes: an aws or host drift builds the embedded reference, an
+    inventory drift changes a saved inventory; any other pairing is a usage error."""
+    if options.drift is None:
+        return None
+    if options.kind not in ("moto", "inventory"):
+        raise UsageError(
+            "--drift applies to the embedded moto target only (an inventory drift: to --target "
+            "inventory)"
+        )
+    from fixtures.drifts import get_drift
+
+    drift = get_drift(options.drift, phase)
+    if drift.kind() == "inventory" and options.kind != "inventory":
+        raise UsageError(
+            f"drift {drift.id!r} changes a saved inventory: it applies to --target inventory "
+            "--inventory=PATH (e.g. the evidence of a conformant embedded run)"
+        )
+    if drift.kind() != "inventory" and options.kind == "inventory":
+        raise UsageError(
+            f"drift {drift.id!r} builds the embedded reference: --target moto, not inventory"
+        )
+    return drift
+
+
+@contextmanager
+def open_inventory(
+    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog
+) -> Iterator[Inventory]:
+    """The inventory the checks read: the saved one of ``--target inventory`` (with its drift,
+    if any), or one collected lazily from the target's clients."""
+    if options.saved is not None:
+        drift = target_drift(options, spec.phase)
+        saved = options.saved if drift is None else drift.applied(options.saved, inputs)
+        yield SavedInventory(saved, inputs)
+        return
+    with open_target(options, spec, inputs, log) as clients:
+        yield Inventory(clients, inputs)
 
 
 @contextmanager
@@ -63,10 +141,11 @@ def open_target(
     options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog
 ) -> Iterator[Clients]:
     """Yield read-only clients for the target, set up (and torn down) as the kind requires."""
-    if options.drift and options.kind != "moto":
-        raise UsageError("--drift applies to the embedded moto target only (--target moto)")
+    if options.kind == "inventory":
+        raise UsageError("--target inventory has no AWS clients: it reads a saved inventory")
+    drift = target_drift(options, spec.phase)
     if options.kind == "moto":
-        with _moto(options, spec, inputs, log) as clients:
+        with _moto(options, spec, inputs, log, drift) as clients:
             yield clients
         return
     if options.kind == "localstack":
@@ -197,12 +276,10 @@ def fresh_account_id() -> str:
 
 @contextmanager
 def _moto(
-    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog
+    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog, drift: Drift | None
 ) -> Iterator[Clients]:
-    from fixtures.drifts import get_drift
     from fixtures.provision import provision
 
-    drift = get_drift(options.drift, spec.phase) if options.drift else None
     region = drift.region if drift and drift.region else options.region
     if options.endpoint_url is not None:
         try:

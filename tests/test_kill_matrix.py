@@ -2,11 +2,13 @@
 
 Run for every phase with a spec: the conformant reference of a phase passes every check that
 applies to it (the others are skipped as not applicable, never passed), and a drift of that phase
-fails exactly its checks."""
+fails exactly its checks. An inventory drift, for a value moto cannot hold, is applied to the
+inventory of the conformant reference and checked through ``--target inventory``."""
 
 from __future__ import annotations
 
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from conformance.aws import CallLog, Clients
 from conformance.checks import Run, load_checks, run_all
 from conformance.host import LIVE_PREFIXES, HostTargets
 from conformance.inputs import Inputs
-from conformance.inventory import Inventory
+from conformance.inventory import Inventory, SavedSnapshot
 from conformance.runner import Outcome, execute
 from conformance.spec import PHASES, load_spec, spec_path
 from conformance.targets import FAKE_CREDENTIALS, TargetOptions
@@ -43,13 +45,31 @@ APPLICABLE = {phase: _applicable(phase) for phase in SPECIFIED}
 
 def _embedded(drift: str | None = None, phase: int = 1) -> Outcome:
     """The moto reference of ``phase``, with the reference host files beside it."""
+    return _with_host_files(TargetOptions("moto", "us-east-1", "production", drift=drift), phase)
+
+
+def _with_host_files(options: TargetOptions, phase: int) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
         nginx, compose = HostReference.load().write(Path(tmp))
-        return execute(
-            TargetOptions("moto", "us-east-1", "production", drift=drift),
-            phase=phase,
-            host=HostTargets(nginx_conf=nginx, compose_file=compose),
-        )
+        host = HostTargets(nginx_conf=nginx, compose_file=compose)
+        return execute(options, phase=phase, host=host)
+
+
+@cache
+def _conformant(phase: int) -> Outcome:
+    return _embedded(phase=phase)
+
+
+def _saved(drift: str | None, phase: int) -> Outcome:
+    """The inventory of the conformant reference of ``phase``, with ``drift`` applied to it,
+    checked through ``--target inventory`` (the reference host files beside it)."""
+    saved = SavedSnapshot.of(
+        _conformant(phase).snapshot,
+        origin=f"the conformant phase-{phase} reference",
+        location="the kill-matrix",
+    )
+    options = TargetOptions("inventory", saved.region, "production", drift=drift, saved=saved)
+    return _with_host_files(options, phase)
 
 
 def _host_files(drift_id: str) -> Outcome:
@@ -74,10 +94,18 @@ def _summary(outcome: Outcome) -> str:
 
 @pytest.mark.parametrize("phase", SPECIFIED)
 def test_conformant_reference_passes_every_check(phase: int) -> None:
-    conformant = _embedded(phase=phase)
+    conformant = _conformant(phase)
     assert conformant.ids("passed") == APPLICABLE[phase], _summary(conformant)
     not_applicable = {r.check.id for r in conformant.results if r.check.id not in APPLICABLE[phase]}
     assert conformant.ids("skipped") >= not_applicable & STATIC
+
+
+@pytest.mark.parametrize("phase", SPECIFIED)
+def test_conformant_reference_passes_every_check_through_its_saved_inventory(phase: int) -> None:
+    """What the inventory drifts start from: the saved inventory alone passes what moto did."""
+    saved = _saved(None, phase)
+    assert saved.calls.calls == []
+    assert saved.ids("passed") == _conformant(phase).ids("passed"), _summary(saved)
 
 
 def _cases() -> list[Any]:
@@ -93,7 +121,12 @@ def _cases() -> list[Any]:
 @pytest.mark.parametrize(("drift_id", "phase"), _cases())
 def test_drift_fails_exactly_its_checks(drift_id: str, phase: int) -> None:
     drift = CATALOGUE[drift_id]
-    outcome = _host_files(drift_id) if drift.host else _embedded(drift_id, phase)
+    if drift.host:
+        outcome = _host_files(drift_id)
+    elif drift.inventory:
+        outcome = _saved(drift_id, phase)
+    else:
+        outcome = _embedded(drift_id, phase)
     checked = HOST_FILES if drift.host else APPLICABLE[phase]
     assert outcome.ids("failed") == drift.kills & STATIC, _summary(outcome)
     assert outcome.ids("passed") == checked - drift.kills, _summary(outcome)

@@ -81,7 +81,7 @@ def test_list_drifts_prints_the_catalogue_with_the_checks_each_kills() -> None:
     assert lines[row].split(maxsplit=4) == ["sg-web-extra-port", "phase", "1", "aws", drift.changes]
     assert lines[row + 1].strip() == "kills: sg.ec2_web.no_extra_ingress"
     kinds = {line.split()[3] for line in lines[1::2]}
-    assert kinds == {"aws", "host", "live"}
+    assert kinds == {"aws", "host", "live", "inventory"}
 
 
 def test_an_unknown_drift_names_the_closest_ids_and_how_to_list_them() -> None:

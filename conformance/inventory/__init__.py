@@ -5,11 +5,17 @@ read operations. A section is collected at most once per run and region, the fir
 asks for it; a section that could not be collected records why, whatever was raised (an API
 error, a cut connection, an answer that does not parse, a collector's bug), and every check that
 needs it reports that reason instead of a verdict. A failed section is never collected again.
+
+A :class:`SavedInventory` is the inventory an earlier run recorded in its evidence, read again
+without any AWS client (``--target inventory``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
 from botocore.exceptions import (
@@ -19,11 +25,12 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from conformance import evidence
 from conformance.actions import iam_action
 from conformance.aws import Clients
-from conformance.errors import ConformanceError, TargetError
+from conformance.errors import ConformanceError, TargetError, UsageError
 from conformance.inputs import Inputs
 from conformance.localstack import cannot_serve
 from conformance.redact import scrub
@@ -123,6 +130,10 @@ class Inventory:
 
     def __init__(self, clients: Clients, inputs: Inputs) -> None:
         self.clients = clients
+        self._start(inputs)
+
+    def _start(self, inputs: Inputs) -> None:
+        """No section read yet (a collected and a saved inventory alike)."""
         self.inputs = inputs
         self.sections: dict[str, Section] = {}
         self.failures: dict[str, CollectionFailure] = {}
@@ -131,6 +142,16 @@ class Inventory:
     @property
     def region(self) -> str:
         return self.clients.region
+
+    @property
+    def emulator(self) -> str | None:
+        """The emulator the sections come from, named in the skips of what it does not serve."""
+        return self.clients.emulator
+
+    @property
+    def account(self) -> str | None:
+        """The account the target verified the credentials are for, if it did."""
+        return self.clients.account
 
     def get(self, cls: type[S]) -> S:
         with self._lock:
@@ -163,6 +184,124 @@ class Inventory:
             "sections": {k: v.model_dump(mode="json") for k, v in sorted(self.sections.items())},
             "failures": {k: v.model_dump(mode="json") for k, v in sorted(self.failures.items())},
         }
+
+
+@dataclass(frozen=True, eq=False)
+class SavedSnapshot:
+    """The inventory an earlier run recorded (its evidence's ``inventory``), and which run."""
+
+    origin: str  # "run RUN_ID", as the messages name it
+    location: str  # the evidence file it was read from
+    recorded_from: str | None  # the target that run read
+    emulator: str | None
+    region: str
+    sections: Mapping[str, Mapping[str, Any]]
+    failures: Mapping[str, CollectionFailure]
+
+    def describe(self) -> str:
+        return f"inventory of {self.origin} in {self.location}, read from {self.recorded_from}"
+
+    @classmethod
+    def from_evidence(cls, path: Path) -> SavedSnapshot:
+        """The inventory of an evidence file (or ``DIR/evidence.json``); a file that is not
+        evidence, or whose run recorded no inventory, is one usage error."""
+        file = evidence.file_of(path)
+        data = evidence.load(path)
+        return cls.of(
+            data.get("inventory"),
+            origin=f"run {data.get('run_id') or '(no run id)'}",
+            location=str(file),
+            recorded_from=data.get("target"),
+            emulator=data.get("emulator"),
+        )
+
+    @classmethod
+    def of(
+        cls,
+        inventory: object,
+        *,
+        origin: str,
+        location: str,
+        recorded_from: str | None = None,
+        emulator: str | None = None,
+    ) -> SavedSnapshot:
+        """A snapshot shaped as :meth:`Inventory.snapshot` makes it; the sections themselves are
+        validated when a check asks for them (see :class:`SavedInventory`)."""
+        if inventory is None:
+            raise UsageError(f"{location}: {origin} recorded no inventory (no check read one)")
+        shape = f"{location}: not an inventory snapshot"
+        if not isinstance(inventory, dict) or not isinstance(inventory.get("region"), str):
+            raise UsageError(f"{shape} (no region)")
+        sections, failures = inventory.get("sections"), inventory.get("failures")
+        if not isinstance(sections, dict) or not all(
+            isinstance(v, dict) for v in sections.values()
+        ):
+            raise UsageError(f"{shape} ('sections' is not an object of sections)")
+        if not isinstance(failures, dict):
+            raise UsageError(f"{shape} ('failures' is not an object)")
+        try:
+            recorded = {k: CollectionFailure.model_validate(v) for k, v in failures.items()}
+        except ValidationError as exc:
+            raise UsageError(f"{shape} (a failure: {one_line(exc)})") from None
+        return cls(
+            origin, location, recorded_from, emulator, inventory["region"], sections, recorded
+        )
+
+
+class SavedInventory(Inventory):
+    """A saved inventory, read again with no AWS client at all: the checks see what the earlier
+    run saw. A section is validated against the current model when a check first asks for it;
+    one the run never collected, or recorded in a shape the model no longer reads, is that
+    section's failure (skipped, or an error), as is the failure the run recorded for it."""
+
+    def __init__(self, saved: SavedSnapshot, inputs: Inputs) -> None:
+        self.saved = saved
+        self._start(inputs)
+        self._absent: set[str] = set()
+
+    @property
+    def region(self) -> str:
+        return self.saved.region
+
+    @property
+    def emulator(self) -> str | None:
+        return self.saved.emulator
+
+    @property
+    def account(self) -> str | None:
+        return None  # the description of the run it was recorded by names the account
+
+    def _collect(self, cls: type[Section]) -> None:
+        service, origin = cls.service, self.saved.origin
+        raw = self.saved.sections.get(service)
+        if service in self.saved.failures:
+            self.failures[service] = self.saved.failures[service]
+        elif raw is None:
+            self._absent.add(service)
+            self.failures[service] = CollectionFailure(
+                service=service,
+                kind="unsupported",
+                message=f"the saved inventory of {origin} has no {service} section "
+                "(that run did not collect it)",
+            )
+        else:
+            try:
+                self.sections[service] = cls.model_validate(raw)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(map(str, error["loc"])) or service
+                self.failures[service] = CollectionFailure(
+                    service=service,
+                    kind="error",
+                    message=f"the saved inventory of {origin}: its {service} section does not "
+                    f"fit the current model ({where}: {error['msg']}); collect it again",
+                )
+
+    def snapshot(self) -> dict[str, Any]:
+        """What was read; a section the saved run lacked is not a failure of its own."""
+        data = super().snapshot()
+        data["failures"] = {k: v for k, v in data["failures"].items() if k not in self._absent}
+        return data
 
 
 def failure_of(
