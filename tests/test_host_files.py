@@ -22,6 +22,7 @@ NGINX_IDS = {
     "nginx.rate_zones",
     "nginx.upstreams",
     "nginx.http_redirect",
+    "nginx.http_server_names",
     "nginx.server_names",
     "nginx.certificate",
     "nginx.ssl_protocols",
@@ -92,6 +93,37 @@ def test_port_80_redirects_everything_but_the_acme_challenge(
     (tmp_path / "nginx.conf").write_text(conf)
     result = run_checks(HostTargets(nginx_conf=tmp_path / "nginx.conf"), {"nginx.http_redirect"})
     outcome = result["nginx.http_redirect"]
+    assert outcome.outcome == ("passed" if passes else "failed"), outcome.describe()
+
+
+COMMENT = "    # Redirect HTTP to HTTPS\n"
+PORT_80_NAMES = (
+    "listen 80;\n        server_name accountabilityatlas.com www.accountabilityatlas.com;"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "passes"),
+    [
+        (None, None, True),
+        # a catch-all default server beside the named one: the names are the named server's
+        (
+            COMMENT,
+            "    server {\n        listen 80 default_server;\n        return 444;\n    }\n"
+            + COMMENT,
+            True,
+        ),
+        (PORT_80_NAMES, "listen 80;\n        server_name www.accountabilityatlas.com;", False),
+        (PORT_80_NAMES, "listen 80;", False),  # no server_name: nginx's default, ""
+    ],
+)
+def test_port_80_server_names(tmp_path: Path, old: str | None, new: str, passes: bool) -> None:
+    conf = NGINX_CONF.read_text()
+    (tmp_path / "nginx.conf").write_text(replace(conf, old, new) if old else conf)
+    results = run_checks(
+        HostTargets(nginx_conf=tmp_path / "nginx.conf"), {"nginx.http_server_names"}
+    )
+    outcome = results["nginx.http_server_names"]
     assert outcome.outcome == ("passed" if passes else "failed"), outcome.describe()
 
 
@@ -201,6 +233,129 @@ def test_compose_values_that_could_carry_a_secret_are_kept_as_written(tmp_path: 
     assert redis.environment == {"SPRING_PROFILES_ACTIVE": "prod"}
     assert redis.published_ports == [0, 8080]  # "3000" is published on a port Docker picks
     assert "SECRET" not in redis.model_dump_json()
+
+
+def test_compose_ports_mounts_dependencies_and_variable_names(tmp_path: Path) -> None:
+    """Container ports from expose and port targets; mounts in both syntaxes; depends_on as a
+    list or a map; variable names from environment and env_file, with no value kept."""
+    (tmp_path / "app.env").write_text(
+        "# comment\nexport DB_PASSWORD=db-SECRET\nJWT_PRIVATE_KEY='k-SECRET'\nBARE\n"
+        'PEM_KEY="-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0SECRET\n'
+        '-----END PRIVATE KEY-----"\n'
+    )
+    path = tmp_path / "compose.yml"
+    path.write_text(
+        "services:\n"
+        "  api:\n"
+        "    image: x\n"
+        "    expose: ['8081', 9000-9001/tcp]\n"
+        "    ports: ['127.0.0.1:80:8080', {target: 8443, published: 443}]\n"
+        "    environment: {SERVER_PORT: '8081', ADMIN_EMAIL: null, ADMIN_PASSWORD_HASH: h-SECRET}\n"
+        "    env_file: [app.env, {path: optional.env, required: false}, missing.env]\n"
+        "    volumes:\n"
+        "      - ./nginx.conf:/etc/nginx/nginx.conf:ro,z\n"
+        "      - data:/data\n"
+        "      - /anonymous\n"
+        "      - {type: bind, source: ./certs, target: /etc/letsencrypt, read_only: true}\n"
+        "    depends_on: {db: {condition: service_healthy}, cache: {condition: service_started}}\n"
+        "  web:\n"
+        "    image: y\n"
+        "    env_file: app.env\n"
+        "    depends_on: [api]\n"
+    )
+    project = load_compose(path, {})
+    api, web = project.services["api"], project.services["web"]
+    assert (api.container_ports, api.published_ports) == ([8080, 8081, 8443, 9000, 9001], [80, 443])
+    assert api.environment == {"SERVER_PORT": "8081"}
+    assert api.variable_names == [
+        "ADMIN_EMAIL",
+        "ADMIN_PASSWORD_HASH",
+        "BARE",
+        "DB_PASSWORD",
+        "JWT_PRIVATE_KEY",
+        "PEM_KEY",
+        "SERVER_PORT",
+    ]
+    assert api.unread_env_files == ["missing.env"]  # optional.env is skipped, as Compose does
+    assert [(m.source, m.target, m.read_only) for m in api.volumes] == [
+        ("./nginx.conf", "/etc/nginx/nginx.conf", True),
+        ("data", "/data", False),
+        (None, "/anonymous", False),
+        ("./certs", "/etc/letsencrypt", True),
+    ]
+    assert (api.depends_on, web.depends_on) == (["cache", "db"], ["api"])
+    assert web.variable_names == ["BARE", "DB_PASSWORD", "JWT_PRIVATE_KEY", "PEM_KEY"]
+    assert "SECRET" not in project.model_dump_json()
+
+
+USER_SECRETS = (
+    "      - JWT_PRIVATE_KEY=${JWT_PRIVATE_KEY}\n"
+    "      - DB_PASSWORD=${DB_PASSWORD}\n"
+    "      - ADMIN_PASSWORD_HASH=${ADMIN_PASSWORD_HASH}\n"
+    "      - ADMIN_EMAIL=${ADMIN_EMAIL}\n"
+)
+USER_ENV_FILE = "    env_file: [user.env]\n    deploy:\n"
+
+
+def _user_service(text: str, old: str, new: str) -> str:
+    start = text.index("\n  user-service:\n")
+    return text[:start] + replace(text[start:], old, new)
+
+
+@pytest.mark.parametrize(
+    ("changes", "env_file", "outcomes"),
+    [
+        # the secrets in an env_file, as "Docker Compose with env file" says
+        ([(USER_SECRETS, ""), ("    deploy:\n", USER_ENV_FILE)], True, ("passed", "passed")),
+        # the same env_file not here (e.g. only .env is copied over SSH): not verifiable
+        ([(USER_SECRETS, ""), ("    deploy:\n", USER_ENV_FILE)], False, ("error", "passed")),
+        # another accepted spelling, and the port as Spring's SERVER_PORT
+        (
+            [
+                ("- DB_PASSWORD=", "- SPRING_DATASOURCE_PASSWORD="),
+                ('    expose:\n      - "8081"\n', ""),
+                (
+                    "- SPRING_PROFILES_ACTIVE=prod\n",
+                    "- SPRING_PROFILES_ACTIVE=prod\n      - SERVER_PORT=8081\n",
+                ),
+            ],
+            False,
+            ("passed", "passed"),
+        ),
+        # no port stated, as in the document's own Compose block: the image decides, so that
+        # service is not compared (the file cannot contradict the diagram); the others are
+        ([('    expose:\n      - "8081"\n', "")], False, ("passed", "passed")),
+        # a port stated otherwise than the diagram
+        (
+            [('    expose:\n      - "8081"\n', '    expose:\n      - "9081"\n')],
+            False,
+            ("passed", "failed"),
+        ),
+        # the ApplicationRunner's ADMIN_EMAIL missing
+        ([("      - ADMIN_EMAIL=${ADMIN_EMAIL}\n", "")], False, ("failed", "passed")),
+    ],
+)
+def test_secret_variables_and_container_ports(
+    tmp_path: Path, changes: list[tuple[str, str]], env_file: bool, outcomes: tuple[str, str]
+) -> None:
+    text = COMPOSE_FILE.read_text()
+    for old, new in changes:
+        text = _user_service(text, old, new)
+    if env_file:
+        (tmp_path / "user.env").write_text(
+            "JWT_PRIVATE_KEY=k-SECRET\nDB_PASSWORD=d-SECRET\nADMIN_PASSWORD_HASH=h\nADMIN_EMAIL=a\n"
+        )
+    path = tmp_path / "docker-compose.prod.yml"
+    path.write_text(text)
+    ids = {"compose.secret_variables", "compose.container_ports"}
+    results = run_checks(HostTargets(compose_file=path), ids)
+    got = (results["compose.secret_variables"], results["compose.container_ports"])
+    assert tuple(r.outcome for r in got) == outcomes, "\n".join(r.describe() for r in got)
+    if outcomes[0] == "error":
+        assert "not verifiable here: jwt-private-key for user-service (env_file user.env)" in (
+            got[0].message
+        )
+    assert "SECRET" not in "".join(r.describe() for r in got)
 
 
 def test_reference_files_are_the_document() -> None:

@@ -4,7 +4,8 @@ Implemented from the Compose specification: ``${VAR}``, ``${VAR:-default}``, ``$
 ``${VAR:?err}``, ``$VAR`` and ``$$`` interpolation from the process environment and the ``.env``
 file beside the Compose file; memory in bytes or with b/k/m/g units (``512M``, ``1g``, ``512mb``);
 limits from ``deploy.resources.limits`` (or the legacy ``cpus``/``mem_limit``); ``environment``
-as a list or a map; short and long port and volume syntax. A value of the wrong type (``deploy:
+as a list or a map; short and long port and volume syntax; ``expose``; ``depends_on`` as a list
+or a map; ``env_file`` entries relative to the Compose file. A value of the wrong type (``deploy:
 x``, ``ports: '8080:80'``, a port of 70000) is one usage error naming the file, line and key.
 
 Secrets: a value is interpolated only where it must be parsed or compared as Compose would see it
@@ -12,7 +13,9 @@ Secrets: a value is interpolated only where it must be parsed or compared as Com
 documented non-secret variables of :data:`KEPT_ENVIRONMENT`). Everything else that could carry a
 secret keeps the text as written (a command shows ``--requirepass ${REDIS_PASSWORD}``, a logging
 option ``${SPLUNK_TOKEN}``); other environment values are dropped while reading and never reach a
-result, report or evidence, and a password flag's literal value in a command is masked.
+result, report or evidence, and a password flag's literal value in a command is masked. Of the
+variables a container receives (``environment`` and the ``env_file`` files) only the names are
+kept, so that the secrets can be checked to reach their services without reading one.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from pydantic import BaseModel
 from conformance.errors import UsageError
 from conformance.yamlfile import YamlDocument, dotted, load_yaml, read_text, shown
 
-KEPT_ENVIRONMENT = frozenset({"SPRING_PROFILES_ACTIVE", "NODE_ENV"})
+# The profiles, and the port variables of Spring Boot (server.port) and Node (web-app).
+KEPT_ENVIRONMENT = frozenset({"SPRING_PROFILES_ACTIVE", "NODE_ENV", "SERVER_PORT", "PORT"})
 KEPT_LOGGING_OPTIONS = frozenset(
     {"awslogs-region", "awslogs-group", "awslogs-stream", "awslogs-stream-prefix"}
 )
@@ -43,7 +47,16 @@ _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _REFERENCE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 _PORTS = re.compile(r"(?P<start>\d{1,5})(?:-(?P<end>\d{1,5}))?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")  # an environment variable's name
 Loc = tuple[str, ...]
+
+
+class Mount(BaseModel):
+    """One ``volumes`` entry of a service."""
+
+    source: str | None  # a host path or a named volume; None for an anonymous volume
+    target: str
+    read_only: bool
 
 
 class ComposeService(BaseModel):
@@ -54,9 +67,13 @@ class ComposeService(BaseModel):
     cpus: float | None
     memory_bytes: int | None
     published_ports: list[int]  # host ports; 0 where Docker picks one (no host port given)
+    container_ports: list[int]  # ``expose`` and the targets of ``ports``
     environment: dict[str, str]  # KEPT_ENVIRONMENT only
+    variable_names: list[str]  # of ``environment`` and the env_file files; values never kept
+    unread_env_files: list[str]  # env_file files absent here (e.g. not copied over SSH)
     command: list[str] | None  # as written, password flags masked
-    volume_targets: list[str]
+    volumes: list[Mount]
+    depends_on: list[str]
     logging_driver: str | None
     logging_options: dict[str, str]  # awslogs options interpolated, the others as written
 
@@ -79,7 +96,7 @@ def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> Compos
     return ComposeProject(
         path=str(path),
         services={
-            str(name): _Service(doc, str(name), variables).read(body)
+            str(name): _Service(doc, str(name), variables, path.parent).read(body)
             for name, body in services.items()
         },
     )
@@ -88,10 +105,13 @@ def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> Compos
 class _Service:
     """Reads one service, checking each value's type as it goes."""
 
-    def __init__(self, doc: YamlDocument, name: str, variables: Mapping[str, str]) -> None:
+    def __init__(
+        self, doc: YamlDocument, name: str, variables: Mapping[str, str], directory: Path
+    ) -> None:
         self.doc = doc
         self.name = name
         self.variables = variables
+        self.directory = directory  # where Compose resolves a relative env_file
 
     def fail(self, loc: Loc, problem: str) -> UsageError:
         return UsageError(f"{self.at(loc)}: {problem}")
@@ -137,6 +157,12 @@ class _Service:
         limits = self.mapping(resources.get("limits"), ("deploy", "resources", "limits"))
         logging = self.mapping(body.get("logging"), ("logging",))
         image = body.get("image")
+        mappings = [
+            self.port_mapping(item, ("ports", str(index)))
+            for index, item in enumerate(self.listing(body.get("ports"), ("ports",)))
+        ]
+        pairs = self.environment_pairs(body.get("environment"))
+        env_names, unread = self.env_files(body.get("env_file"))
         return ComposeService(
             name=self.name,
             image=self.resolved(image, ("image",)) if image is not None else None,
@@ -144,17 +170,20 @@ class _Service:
             restart=self.resolved(body["restart"], ("restart",)) if "restart" in body else None,
             cpus=self.cpus(limits, body),
             memory_bytes=self.memory(limits, body),
-            published_ports=[
-                port
-                for index, item in enumerate(self.listing(body.get("ports"), ("ports",)))
-                for port in self.published(item, ("ports", str(index)))
-            ],
-            environment=self.environment(body.get("environment")),
+            published_ports=[port for published, _ in mappings for port in published],
+            container_ports=sorted(
+                {port for _, targets in mappings for port in targets}
+                | set(self.exposed(body.get("expose")))
+            ),
+            environment=self.environment(pairs),
+            variable_names=sorted({k for k, _, _ in pairs if _NAME.fullmatch(k)} | set(env_names)),
+            unread_env_files=unread,
             command=self.command(body.get("command")),
-            volume_targets=[
-                self.volume_target(item, ("volumes", str(index)))
+            volumes=[
+                self.mount(item, ("volumes", str(index)))
                 for index, item in enumerate(self.listing(body.get("volumes"), ("volumes",)))
             ],
+            depends_on=self.depends_on(body.get("depends_on")),
             logging_driver=(
                 self.resolved(logging["driver"], ("logging", "driver"))
                 if "driver" in logging
@@ -182,32 +211,40 @@ class _Service:
             return None
         return memory_bytes(self.resolved(value, loc, numbers=True), self.at(loc))
 
-    def published(self, item: Any, loc: Loc) -> Iterator[int]:
-        """The host ports one ``ports`` entry publishes (short or long syntax)."""
+    def port_mapping(self, item: Any, loc: Loc) -> tuple[list[int], list[int]]:
+        """The host ports one ``ports`` entry publishes (0: Docker picks one) and the container
+        ports it targets, in short or long syntax."""
         if isinstance(item, dict):
             if "target" not in item:
                 raise self.fail(loc, "a long-syntax port needs a target")
-            target = (*loc, "target")
-            self.port_range(self.resolved(item["target"], target, numbers=True), target, 1)
+            at = (*loc, "target")
+            targets = self.port_range(self.resolved(item["target"], at, numbers=True), at, 1)
             if item.get("published") in (None, ""):
-                yield 0
-                return
+                return [0], targets
             published = self.resolved(item["published"], (*loc, "published"), numbers=True)
-            yield from self.port_range(published, (*loc, "published"), 0)
-            return
+            return self.port_range(published, (*loc, "published"), 0), targets
         spec = self.resolved(item, loc, numbers=True)
-        mapping, _, protocol = spec.partition("/")
-        if protocol not in ("", "tcp", "udp", "sctp"):
-            raise self.fail(loc, f"{shown(spec)}: unknown protocol {shown(protocol)}")
+        mapping = self.protocol_stripped(spec, loc)
         if mapping.startswith("["):  # [::1]:8080:80
             mapping = mapping.partition("]")[2].removeprefix(":")
         parts = mapping.rsplit(":", 2)
-        self.port_range(parts[-1], loc, 1, spec)
+        targets = self.port_range(parts[-1], loc, 1, spec)
         host = parts[-2] if len(parts) > 1 else ""
-        if not host:
-            yield 0
-            return
-        yield from self.port_range(host, loc, 0, spec)
+        return (self.port_range(host, loc, 0, spec) if host else [0]), targets
+
+    def exposed(self, value: Any) -> Iterator[int]:
+        """The container ports ``expose`` declares (``"8080"``, ``8080``, ``"8080-8081/tcp"``)."""
+        for index, item in enumerate(self.listing(value, ("expose",))):
+            loc = ("expose", str(index))
+            spec = self.resolved(item, loc, numbers=True)
+            yield from self.port_range(self.protocol_stripped(spec, loc), loc, 1, spec)
+
+    def protocol_stripped(self, spec: str, loc: Loc) -> str:
+        """``spec`` without its ``/tcp``, ``/udp`` or ``/sctp``; another protocol is an error."""
+        mapping, _, protocol = spec.partition("/")
+        if protocol not in ("", "tcp", "udp", "sctp"):
+            raise self.fail(loc, f"{shown(spec)}: unknown protocol {shown(protocol)}")
+        return mapping
 
     def port_range(self, text: str, loc: Loc, lowest: int, entry: str = "") -> list[int]:
         """``80`` or ``8000-8010`` as the ports it names, each ``lowest``-65535."""
@@ -220,8 +257,8 @@ class _Service:
             raise self.fail(loc, within + problem)
         return list(range(start, end + 1))
 
-    def environment(self, value: Any) -> dict[str, str]:
-        """Only the documented non-secret variables; other values are dropped unread."""
+    def environment_pairs(self, value: Any) -> list[tuple[str, Any, Loc]]:
+        """(name, value as written or None, where) of each ``environment`` entry."""
         pairs: list[tuple[str, Any, Loc]] = []
         if isinstance(value, dict):
             pairs = [(str(k), v, ("environment", str(k))) for k, v in value.items()]
@@ -232,6 +269,10 @@ class _Service:
                 loc = ("environment", str(index))
                 key, sep, text = self.text(item, loc, numbers=True).partition("=")
                 pairs.append((key, text if sep else None, loc))
+        return pairs
+
+    def environment(self, pairs: list[tuple[str, Any, Loc]]) -> dict[str, str]:
+        """Only the documented non-secret variables; other values are dropped unread."""
         return {
             key: self.resolved(str(item).lower() if isinstance(item, bool) else item, loc, True)
             for key, item, loc in pairs
@@ -249,11 +290,48 @@ class _Service:
         items = self.listing(value, ("command",))
         return _mask([self.text(v, ("command", str(i)), True) for i, v in enumerate(items)])
 
-    def volume_target(self, item: Any, loc: Loc) -> str:
+    def env_files(self, value: Any) -> tuple[list[str], list[str]]:
+        """The variable names the ``env_file`` files set, and the files absent here. Paths are
+        relative to the Compose file's directory; a value is never kept."""
+        single = isinstance(value, str | dict)
+        entries = [value] if single else self.listing(value, ("env_file",))
+        names: list[str] = []
+        unread: list[str] = []
+        for index, entry in enumerate(entries):
+            loc: Loc = ("env_file",) if single else ("env_file", str(index))
+            required = True
+            if isinstance(entry, dict):
+                loc, required = (*loc, "path"), entry.get("required") is not False
+                entry = entry.get("path")
+            written = self.resolved(entry, loc)
+            path = self.directory / written
+            if os.path.lexists(path):
+                names += _names(read_text(path, f"--compose-file (env_file of {self.name})"))
+            elif required:  # Compose skips an absent file marked ``required: false``
+                unread.append(written)
+        return names, unread
+
+    def mount(self, item: Any, loc: Loc) -> Mount:
+        """A short (``source:target[:mode]``) or long-syntax volume."""
         if isinstance(item, dict):
-            return self.resolved(item.get("target", ""), (*loc, "target"))
+            source = item.get("source")
+            return Mount(
+                source=self.resolved(source, (*loc, "source")) if source is not None else None,
+                target=self.resolved(item.get("target", ""), (*loc, "target")),
+                read_only=item.get("read_only") in (True, "true"),
+            )
         parts = self.resolved(item, loc).split(":")
-        return parts[1] if len(parts) > 1 else parts[0]
+        if len(parts) == 1:
+            return Mount(source=None, target=parts[0], read_only=False)
+        mode = parts[2].split(",") if len(parts) > 2 else []
+        return Mount(source=parts[0], target=parts[1], read_only="ro" in mode)
+
+    def depends_on(self, value: Any) -> list[str]:
+        """The services this one starts after (a list, or a mapping with conditions)."""
+        if isinstance(value, dict):
+            return sorted(str(name) for name in value)
+        items = self.listing(value, ("depends_on",))
+        return sorted(self.text(item, ("depends_on", str(i))) for i, item in enumerate(items))
 
     def logging_options(self, value: Any) -> dict[str, str]:
         options = self.mapping(value, ("logging", "options"))
@@ -319,6 +397,25 @@ def _mask(args: list[str]) -> list[str]:
         else:
             masked.append(arg)
     return masked
+
+
+def _names(text: str) -> list[str]:
+    """The variable names of an env file (``KEY=VALUE``, ``export KEY=…`` or a bare ``KEY``).
+    The lines of a quoted multi-line value (a PEM key) are skipped, never taken for names."""
+    names, open_quote = [], ""
+    for line in text.splitlines():
+        if open_quote:
+            open_quote = "" if open_quote in line else open_quote
+            continue
+        key, _, value = line.strip().partition("=")
+        name = key.removeprefix("export ").strip()
+        if not _NAME.fullmatch(name):
+            continue
+        names.append(name)
+        value = value.strip()
+        if value[:1] in ("'", '"') and value[0] not in value[1:]:
+            open_quote = value[0]
+    return names
 
 
 def _dotenv(path: Path) -> dict[str, str]:

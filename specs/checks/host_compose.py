@@ -1,7 +1,8 @@
 """docker-compose.prod.yml (--compose-file): the ten containers, their limits, images and logging.
 
 Read with Compose's semantics (interpolation, memory notations, list or map environment). Only
-SPRING_PROFILES_ACTIVE and NODE_ENV are ever read from a service's environment.
+SPRING_PROFILES_ACTIVE, NODE_ENV and the port variables are ever read from a service's
+environment; of the other variables (the secrets among them) only the names are known.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import re
 
 from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.errors import ConformanceError
 from conformance.host.compose import ComposeProject, ComposeService
 from conformance.spec import ComposeSpec, ContainersSpec, EnvironmentSpec
 from specs.checks.host_live import MB, megabytes
 
 _ECR_REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$")
+# The port an official image listens on when its Compose service states none.
+_IMAGE_PORTS = {"redis": [6379]}
+_PORT_VARIABLES = ("SERVER_PORT", "PORT")  # Spring Boot's server.port, Node's PORT
 
 
 def _compose(env: EnvironmentSpec) -> ComposeSpec | None:
@@ -182,11 +187,12 @@ def environment(ctx: CheckContext, spec: ComposeSpec) -> None:
 def redis(ctx: CheckContext, spec: ComposeSpec) -> None:
     service = _service(ctx.run.host.compose(), "redis")
     ctx.expect(spec.redis_command, service.command, subject="redis command")
+    targets = [m.target for m in service.volumes]
     ctx.expect(
         spec.redis_volume,
-        service.volume_targets,
+        targets,
         subject="redis volumes",
-        ok=spec.redis_volume.value in service.volume_targets,
+        ok=spec.redis_volume.value in targets,
     )
 
 
@@ -206,3 +212,105 @@ def logging(ctx: CheckContext, spec: ComposeSpec) -> None:
             for key, value in expected.items()
         )
         ctx.expect(spec.logging, actual, subject=f"{name} logging", ok=ok)
+
+
+def _listening_ports(service: ComposeService) -> list[int] | None:
+    """The container ports the service states (``expose``, ``ports`` targets, its port
+    variable), else its official image's own; None when neither says."""
+    stated = set(service.container_ports)
+    for variable in _PORT_VARIABLES:
+        value = service.environment.get(variable, "")
+        stated |= {int(value)} if value.isdigit() else set()
+    if stated:
+        return sorted(stated)
+    repository = (service.image or "").split("/")[-1].split(":")[0]
+    return _IMAGE_PORTS.get(repository)
+
+
+@check(
+    "compose.container_ports",
+    title="Each container listens on its port of the Environment Topology (api-gateway 8080, …)",
+    area=_compose,
+    remediation="State each service's documented port with `expose` (e.g. expose: ['8081']).",
+)
+def container_ports(ctx: CheckContext, spec: ComposeSpec) -> None:
+    """Compared where the file states a port. The document's own Compose block states none for
+    the app services (each image listens on its configured port): a file that states none for a
+    service cannot contradict the diagram there, and a file that states none at all leaves the
+    check not verifiable, never passed."""
+    project = ctx.run.host.compose()
+    for name, documented in spec.container_ports.value.items():
+        actual = _listening_ports(_service(project, name))
+        if actual is None:
+            continue
+        ctx.expect(
+            spec.container_ports.derive(documented),
+            actual,
+            subject=f"{name} container ports",
+        )
+
+
+@check(
+    "compose.proxy_volumes",
+    title="nginx mounts nginx.conf and the Let's Encrypt certificates read-only",
+    area=_compose,
+    severity="high",
+    remediation="Mount ./nginx/nginx.conf:/etc/nginx/nginx.conf:ro and the certificates :ro.",
+)
+def proxy_volumes(ctx: CheckContext, spec: ComposeSpec) -> None:
+    nginx = _service(ctx.run.host.compose(), "nginx")
+    mounts = {m.target.rstrip("/") or "/": m for m in nginx.volumes}
+    for target in spec.nginx_volumes.value:
+        mount = mounts.get(target)
+        actual = "not mounted" if mount is None else "read-only" if mount.read_only else "writable"
+        ctx.expect(spec.nginx_volumes.derive("read-only"), actual, subject=f"nginx volume {target}")
+
+
+@check(
+    "compose.depends_on",
+    title="nginx starts after api-gateway and web-app",
+    area=_compose,
+    severity="low",
+    remediation="List api-gateway and web-app in nginx's depends_on.",
+)
+def depends_on(ctx: CheckContext, spec: ComposeSpec) -> None:
+    project = ctx.run.host.compose()
+    for name, documented in spec.depends_on.value.items():
+        actual = _service(project, name).depends_on
+        ctx.expect(
+            spec.depends_on.derive(documented),
+            actual,
+            subject=f"{name} depends_on",
+            ok=set(documented) <= set(actual),
+        )
+
+
+@check(
+    "compose.secret_variables",
+    title="Each secret reaches the services that use it as an environment variable (names only)",
+    area=_compose,
+    severity="high",
+    remediation="Inject each secret into its services' environment (or env_file) from Secrets "
+    "Manager, e.g. DB_PASSWORD=${DB_PASSWORD}.",
+)
+def secret_variables(ctx: CheckContext, spec: ComposeSpec) -> None:
+    project = ctx.run.host.compose()
+    unverifiable = []
+    for secret, documented in spec.secret_variables.items():
+        accepted = documented.names.value
+        for name in documented.used_by.value:
+            service = _service(project, name)
+            found = [n for n in accepted if n in service.variable_names]
+            if not found and service.unread_env_files:
+                unverifiable.append(f"{secret} for {name} (env_file {service.unread_env_files[0]})")
+                continue
+            ctx.expect(
+                documented.used_by.derive(" or ".join(accepted), documented.names.note),
+                found[0] if found else "not set",
+                subject=f"{name} variable for {secret}",
+                ok=bool(found),
+            )
+    if unverifiable and all(c.ok for c in ctx.comparisons):
+        raise ConformanceError(
+            f"not verifiable here: {', '.join(unverifiable)} not beside {project.path}"
+        )

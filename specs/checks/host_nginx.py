@@ -21,6 +21,14 @@ def _https(conf: NginxConfig) -> Server:
     return found[0]
 
 
+def _plain_http(conf: NginxConfig) -> list[Server]:
+    """The servers listening on port 80 without TLS (several may share the port)."""
+    found = [s for s in conf.servers if s.listens_on(80) and not s.ssl]
+    if not found:
+        raise ResourceMissing("a server listening on 80", [s.where for s in conf.servers])
+    return found
+
+
 def _location(server: Server, path: str) -> Location:
     for location in server.locations:
         if location.path == path:
@@ -90,11 +98,7 @@ def upstreams(ctx: CheckContext, spec: NginxSpec) -> None:
     remediation="Make the port-80 server `return 301 https://$host$request_uri;`.",
 )
 def http_redirect(ctx: CheckContext, spec: NginxSpec) -> None:
-    conf = ctx.run.host.nginx()
-    plain = [s for s in conf.servers if s.listens_on(80) and not s.ssl]
-    if not plain:
-        raise ResourceMissing("a server listening on 80", [s.where for s in conf.servers])
-    for server in plain:
+    for server in _plain_http(ctx.run.host.nginx()):
         answers, ok = _plain_http_answers(server)
         ctx.expect(spec.redirect, answers, subject=f"server at {server.where}", ok=ok)
 
@@ -147,6 +151,25 @@ def server_names(ctx: CheckContext, spec: NginxSpec) -> None:
         sorted(server.names),
         subject=f"server_name of {server.where}",
         ok=set(expected) <= set(server.names),
+    )
+
+
+@check(
+    "nginx.http_server_names",
+    title="The port-80 server answers for the apex domain and www",
+    area=_nginx,
+    remediation="List the apex domain and www.<domain> in the port-80 server's server_name.",
+)
+def http_server_names(ctx: CheckContext, spec: NginxSpec) -> None:
+    plain = _plain_http(ctx.run.host.nginx())
+    domain = ctx.inputs.domain
+    expected = sorted({domain, f"www.{domain}"})
+    names = sorted({name for server in plain for name in server.names})
+    ctx.expect(
+        spec.stated(expected, note="the domain comes from the inputs"),
+        names,
+        subject=f"server_name of {', '.join(s.where for s in plain)}",
+        ok=set(expected) <= set(names),
     )
 
 
