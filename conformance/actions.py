@@ -11,6 +11,8 @@ from __future__ import annotations
 # boto3 client name -> IAM service prefix, where they differ.
 PREFIXES = {
     "cloudwatch-dashboards": "cloudwatch",  # the dashboards' inventory section, a cloudwatch API
+    "cloudwatch-agent-metrics": "cloudwatch",  # inventory sections named apart from their client
+    "elasticache-clusters": "elasticache",
     "elbv2": "elasticloadbalancing",
     "elb": "elasticloadbalancing",
     "dynamodbstreams": "dynamodb",

@@ -179,6 +179,11 @@ class SecurityGroupSpec(Group):
 class SecurityGroupsSpec(Group):
     groups: dict[str, SecurityGroupSpec]
     never_open_to_world: Documented[list[Port]]
+    rule_descriptions: Documented[bool] | None = Field(
+        default=None,
+        description="True where the document's table gives each rule's Description (Phase 1); "
+        "then each rule must carry it.",
+    )
 
 
 # --- Compute and database ------------------------------------------------------------------
@@ -189,6 +194,12 @@ class Ec2HostSpec(Group):
     subnet: Documented[str]
     security_groups: Documented[list[str]]
     elastic_ip: Documented[bool]
+    agent_metrics: Documented[list[str]] | None = Field(
+        default=None, description="Metrics the CloudWatch agent publishes for the instance."
+    )
+    ami_backups: Documented[Size] | None = Field(
+        default=None, description="How many manual AMIs of the instance are kept (at most)."
+    )
 
 
 class DatabaseSpec(Group):
@@ -336,12 +347,29 @@ class TlsSpec(Group):
     http_redirect: Documented[Annotated[int, Field(ge=300, le=399)]]
 
 
+class SecretVariableSpec(Group):
+    """One secret of the Secrets Management table, as the environment variable its services get."""
+
+    used_by: Documented[list[Text]]
+    names: Documented[list[Text]] = Field(
+        description="The variable's accepted names; the first is the reference's."
+    )
+
+
 class ComposeSpec(Group):
     restart: Documented[str]
     images: Documented[dict[str, str]] = Field(
         description="Image by service; 'ecr' means ${ECR_REGISTRY}/acct-atlas-<service>:<tag>."
     )
     published_ports: Documented[dict[str, list[PublishedPort]]]
+    container_ports: Documented[dict[str, list[PublishedPort]]] = Field(
+        description="The ports each container listens on (Environment Topology)."
+    )
+    nginx_volumes: Documented[list[Text]] = Field(description="Paths nginx mounts read-only.")
+    depends_on: Documented[dict[str, list[Text]]]
+    secret_variables: dict[str, SecretVariableSpec] = Field(
+        description="By Secrets Manager secret: the services it reaches, as environment variables."
+    )
     environment: Documented[dict[str, dict[str, str]]]
     redis_command: Documented[list[str]]
     redis_volume: Documented[str]
@@ -450,6 +478,15 @@ class RetiredSpec(Group):
     )
 
 
+class AbsentSpec(Group):
+    """What a phase documents it does not have yet (Phase 1: managed search and cache, and
+    dashboards), each as the number of such resources in the account and region."""
+
+    search_domains: Documented[Count]
+    cache_clusters: Documented[Count]
+    dashboards: Documented[Count]
+
+
 class SearchSpec(Group):
     instance_type: Documented[str]
     nodes: Documented[Size]
@@ -496,6 +533,7 @@ class EnvironmentSpec(BaseModel):
     cache: CacheSpec | None = None
     monitoring: MonitoringSpec | None = None
     retired: RetiredSpec | None = None
+    absent: AbsentSpec | None = None
     search: SearchSpec | None = None
     edge: EdgeSpec | None = None
     backups: list[BackupSpec] | None = None

@@ -93,7 +93,7 @@ def results(drift: str | None) -> dict[str, Any]:
 
 
 def aws_drifts() -> list[str]:
-    return sorted(d.id for d in load_catalogue().values() if d.host is None and 1 in d.phases)
+    return sorted(d.id for d in load_catalogue().values() if d.kind() == "aws" and 1 in d.phases)
 
 
 def declared_drifts() -> list[str]:

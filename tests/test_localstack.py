@@ -43,7 +43,9 @@ NOT_IN_COMMUNITY = {
     "ecs",
     "ecr",
     "elasticache",
+    "elasticache-clusters",  # Phase 1's "no ElastiCache" section
     "elbv2",
+    "opensearch",
     "wafv2",
     "application-autoscaling",
     "cloudfront",

@@ -199,7 +199,7 @@ def test_the_matrix_is_self_contained_and_states_the_run(drifted: tuple[Path, An
     assert waiver in md and waiver.replace(" | ", "</td><td>")[2:] in page.replace(
         "<code>", ""
     ).replace("</code>", "")
-    assert "| doc.database | 10 values agree | | | PASSED |" in md
+    assert "| doc.database | 11 values agree | | | PASSED |" in md
     assert "## Document contradictions" in md and "<h2>Document contradictions</h2>" in page
 
 

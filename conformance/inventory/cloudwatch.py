@@ -106,7 +106,8 @@ class DashboardsInventory(Section):
 
     @classmethod
     def documented(cls, env: EnvironmentSpec) -> bool:
-        return env.monitoring is not None
+        """Read where dashboards are documented, or documented absent (Phase 1)."""
+        return env.monitoring is not None or env.absent is not None
 
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
@@ -116,5 +117,42 @@ class DashboardsInventory(Section):
                 Dashboard(name=d["DashboardName"], arn=d.get("DashboardArn", ""))
                 for page in paginator.paginate()
                 for d in page["DashboardEntries"]
+            ]
+        )
+
+
+# The metrics the CloudWatch agent publishes for the Phase 1 host (Monitoring, CloudWatch Alarms).
+AGENT_METRICS = ("mem_used_percent", "disk_used_percent")
+
+
+class Metric(BaseModel):
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
+
+
+class AgentMetricsInventory(Section):
+    """The CloudWatch agent's metrics that name an instance, in any namespace (the agent's is
+    configurable): one ListMetrics per metric name, filtered on the InstanceId dimension, so an
+    account with many metrics costs no more. A section of its own: the alarms' snapshot and
+    calls stay as they were."""
+
+    service = "cloudwatch-agent-metrics"
+
+    metrics: list[Metric]
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        paginator = clients.client("cloudwatch").get_paginator("list_metrics")
+        return cls(
+            metrics=[
+                Metric(
+                    namespace=m["Namespace"],
+                    name=m["MetricName"],
+                    dimensions={d["Name"]: d["Value"] for d in m.get("Dimensions", [])},
+                )
+                for name in AGENT_METRICS
+                for page in paginator.paginate(MetricName=name, Dimensions=[{"Name": "InstanceId"}])
+                for m in page["Metrics"]
             ]
         )

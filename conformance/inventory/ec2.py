@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from conformance.aws import Clients
 from conformance.inputs import Inputs
@@ -60,6 +60,7 @@ class Rule(BaseModel):
     from_port: int | None
     to_port: int | None
     source: str  # a CIDR (v4 or v6), "sg:<group id>" or "pl:<prefix list id>"
+    description: str | None = None  # AWS keeps one per source
 
     def covers(self, port: int) -> bool:
         if self.protocol == "all" or self.from_port is None or self.to_port is None:
@@ -88,6 +89,16 @@ class Instance(BaseModel):
     tags: dict[str, str]
 
 
+class Image(BaseModel):
+    """One of the account's own AMIs (the host's manual backups)."""
+
+    id: str
+    name: str
+    state: str
+    created: str
+    source_instance_id: str | None  # the instance CreateImage made it from, when AWS says
+
+
 class Address(BaseModel):
     allocation_id: str | None
     public_ip: str
@@ -106,6 +117,8 @@ class Ec2Inventory(Section):
     security_groups: list[SecurityGroup]
     instances: list[Instance]
     addresses: list[Address]
+    # The account's own AMIs (Owners=self); absent from inventories saved before they were read.
+    images: list[Image] = Field(default_factory=list)
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
         """The project VPC and what the project created in it; AWS's defaults aside."""
@@ -150,8 +163,9 @@ class Ec2Inventory(Section):
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         ec2 = clients.client("ec2")
 
-        def pages(operation: str, key: str) -> list[dict[str, Any]]:
-            return [item for page in ec2.get_paginator(operation).paginate() for item in page[key]]
+        def pages(operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+            paginator = ec2.get_paginator(operation)
+            return [item for page in paginator.paginate(**params) for item in page[key]]
 
         reservations = pages("describe_instances", "Reservations")
         return cls(
@@ -226,6 +240,16 @@ class Ec2Inventory(Section):
                 )
                 for a in ec2.describe_addresses()["Addresses"]
             ],
+            images=[
+                Image(
+                    id=i["ImageId"],
+                    name=i.get("Name", ""),
+                    state=i.get("State", ""),
+                    created=i.get("CreationDate", ""),
+                    source_instance_id=i.get("SourceInstanceId"),
+                )
+                for i in pages("describe_images", "Images", Owners=["self"])
+            ],
         )
 
 
@@ -254,18 +278,19 @@ def _rules(permissions: list[dict[str, Any]]) -> list[Rule]:
             str(p.get("IpProtocol")), str(p.get("IpProtocol"))
         )
         sources = (
-            [r["CidrIp"] for r in p.get("IpRanges", [])]
-            + [r["CidrIpv6"] for r in p.get("Ipv6Ranges", [])]
-            + [f"sg:{r['GroupId']}" for r in p.get("UserIdGroupPairs", [])]
-            + [f"pl:{r['PrefixListId']}" for r in p.get("PrefixListIds", [])]
+            [(r["CidrIp"], r) for r in p.get("IpRanges", [])]
+            + [(r["CidrIpv6"], r) for r in p.get("Ipv6Ranges", [])]
+            + [(f"sg:{r['GroupId']}", r) for r in p.get("UserIdGroupPairs", [])]
+            + [(f"pl:{r['PrefixListId']}", r) for r in p.get("PrefixListIds", [])]
         )
-        for source in sources:
+        for source, entry in sources:
             rules.append(
                 Rule(
                     protocol=protocol,
                     from_port=p.get("FromPort") if protocol != "all" else None,
                     to_port=p.get("ToPort") if protocol != "all" else None,
                     source=source,
+                    description=entry.get("Description"),
                 )
             )
     return rules

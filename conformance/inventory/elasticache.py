@@ -142,3 +142,23 @@ def _cluster(raw: dict[str, Any]) -> CacheCluster:
         security_group_ids=None if groups is None else [g["SecurityGroupId"] for g in groups],
         availability_zone=raw.get("PreferredAvailabilityZone"),
     )
+
+
+class CacheClustersInventory(Section):
+    """Every cache cluster of the region, by id only: what a phase without ElastiCache (Phase 1
+    runs Redis as a container) checks is that there is none. A section of its own, so the
+    Phase 1 tag checks never depend on the full ElastiCache section (an emulator may not serve
+    it). Serverless caches are not listed (DescribeServerlessCaches)."""
+
+    service = "elasticache-clusters"
+
+    cluster_ids: list[str]
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        paginator = clients.client("elasticache").get_paginator("describe_cache_clusters")
+        return cls(
+            cluster_ids=[
+                c["CacheClusterId"] for page in paginator.paginate() for c in page["CacheClusters"]
+            ]
+        )

@@ -1,11 +1,17 @@
-"""The Phase-1 Docker host: instance type (declared), placement, Elastic IP and security group;
-from Phase 2, that no such host serves the site any more."""
+"""The Phase-1 Docker host: instance type (declared), placement, Elastic IP and security group,
+the CloudWatch agent's metrics and the manual AMIs; from Phase 2, that no such host serves the
+site any more."""
 
 from __future__ import annotations
 
 from conformance import locate
 from conformance.checks import CheckContext, check
 from conformance.declared import Role, Value, declare
+from conformance.inventory.cloudwatch import (
+    AGENT_METRICS,
+    AgentMetricsInventory,
+    CloudwatchInventory,
+)
 from conformance.inventory.ec2 import Ec2Inventory, Instance
 from conformance.spec import Ec2HostSpec, EnvironmentSpec, RetiredSpec
 
@@ -98,6 +104,86 @@ def instance_security_groups(ctx: CheckContext, host: Ec2HostSpec) -> None:
         subject=f"{_label(instance)} security groups",
         expected=sorted(f"{names[g]} ({g})" for g in documented),
         ok=set(instance.security_group_ids) == set(documented),
+    )
+
+
+# The namespace the CloudWatch agent publishes to unless configured otherwise.
+CWAGENT_NAMESPACE = "CWAgent"
+
+
+def _with_agent(env: EnvironmentSpec) -> Ec2HostSpec | None:
+    host = env.ec2_host
+    return host if host is not None and host.agent_metrics is not None else None
+
+
+def _agent_namespace(ctx: CheckContext, metric: str, instance: Instance) -> str:
+    """The namespace of the alarm on this metric of the instance; the agent's default without
+    one (a missing alarm is the alarm checks' failure, not this one's)."""
+    for alarm in ctx.get(CloudwatchInventory).alarms:
+        if alarm.metric == metric and alarm.dimensions.get("InstanceId") == instance.id:
+            return alarm.namespace or CWAGENT_NAMESPACE
+    return CWAGENT_NAMESPACE
+
+
+@check(
+    "ec2.agent_metrics",
+    title="The CloudWatch agent publishes the app host's memory and disk metrics",
+    area=_with_agent,
+    severity="high",
+    remediation="Install and start the CloudWatch agent on the app host with mem_used_percent and "
+    "disk_used_percent, append_dimensions InstanceId, in the namespace its alarms watch.",
+)
+def agent_metrics(ctx: CheckContext, host: Ec2HostSpec) -> None:
+    assert host.agent_metrics is not None
+    unread = sorted(set(host.agent_metrics.value) - set(AGENT_METRICS))
+    if unread:
+        raise ValueError(f"the inventory lists only {', '.join(AGENT_METRICS)}, not {unread}")
+    instance = locate.instance(ctx)
+    listed = ctx.get(AgentMetricsInventory).metrics
+    for metric in host.agent_metrics.value:
+        namespace = _agent_namespace(ctx, metric, instance)
+        found = sorted(
+            {
+                m.namespace
+                for m in listed
+                if m.name == metric and m.dimensions.get("InstanceId") == instance.id
+            }
+        )
+        ctx.expect(
+            host.agent_metrics,
+            [f"{n}/{metric}" for n in found] or "not listed",
+            subject=f"{metric} of {_label(instance)} in CloudWatch",
+            expected=f"{namespace}/{metric}",
+            ok=namespace in found,
+        )
+
+
+def _with_amis(env: EnvironmentSpec) -> Ec2HostSpec | None:
+    host = env.ec2_host
+    return host if host is not None and host.ami_backups is not None else None
+
+
+@check(
+    "ec2.ami_backups",
+    title="The 2 most recent manual AMIs of the app host are kept (at least one, at most two)",
+    area=_with_amis,
+    remediation="Create an AMI of the app host before each major change (CreateImage) and "
+    "deregister all but the 2 most recent.",
+)
+def ami_backups(ctx: CheckContext, host: Ec2HostSpec) -> None:
+    assert host.ami_backups is not None
+    instance = locate.instance(ctx)
+    images = sorted(
+        (i for i in ctx.get(Ec2Inventory).images if i.source_instance_id == instance.id),
+        key=lambda i: i.created,
+    )
+    kept = host.ami_backups.value
+    ctx.expect(
+        host.ami_backups,
+        [f"{i.name} ({i.state})" for i in images] or "none",
+        subject=f"the account's AMIs created from {_label(instance)}",
+        expected=f"1 to {kept} AMIs",
+        ok=1 <= len(images) <= kept,
     )
 
 

@@ -244,3 +244,40 @@ def admin_ports_closed(ctx: CheckContext, spec: SecurityGroupsSpec) -> None:
             expected="none",
             ok=not open_rules,
         )
+
+
+def _with_descriptions(env: EnvironmentSpec) -> SecurityGroupsSpec | None:
+    """The groups of a phase whose document gives each rule's Description (Phase 1's tables)."""
+    groups = env.security_groups
+    return groups if groups is not None and groups.rule_descriptions is not None else None
+
+
+@check(
+    "sg.rule_descriptions",
+    title="Each documented security-group rule carries the document's Description",
+    area=_with_descriptions,
+    severity="low",
+    remediation="Set each ingress rule's description to the Description column of the "
+    "document's security-group table (UpdateSecurityGroupRuleDescriptionsIngress).",
+)
+def rule_descriptions(ctx: CheckContext, spec: SecurityGroupsSpec) -> None:
+    """Only the rules that exist: a missing or changed rule is sg.<role>.ingress's failure, and
+    a further rule on the same port (a second admin host) is sg.<role>.ssh's or no_extra's."""
+    described = spec.rule_descriptions
+    assert described is not None
+    for role, documented_group in spec.groups.items():
+        group = locate.security_group(ctx, role)
+        for documented in documented_group.ingress:
+            rules = [r for r in group.ingress if _matches(ctx, documented, r)]
+            if not rules:
+                continue
+            wanted = documented.description.value
+            ctx.expect(
+                described,
+                [r.description or "(none)" for r in rules],
+                subject=f"{group.name} ({group.id}) description of "
+                f"{documented.protocol.value}/{documented.port.value} "
+                f"from {documented.source.value}",
+                expected=[wanted],
+                ok=not described.value or any(r.description == wanted for r in rules),
+            )
