@@ -10,9 +10,11 @@ from __future__ import annotations
 
 # boto3 client name -> IAM service prefix, where they differ.
 PREFIXES = {
+    "amp": "aps",  # Amazon Managed Service for Prometheus signs as aps
     "cloudwatch-dashboards": "cloudwatch",  # the dashboards' inventory section, a cloudwatch API
     "cloudwatch-agent-metrics": "cloudwatch",  # inventory sections named apart from their client
     "elasticache-clusters": "elasticache",
+    "iam-users": "iam",
     "elbv2": "elasticloadbalancing",
     "elb": "elasticloadbalancing",
     "dynamodbstreams": "dynamodb",

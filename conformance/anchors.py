@@ -7,6 +7,9 @@ section they read; ``not_checked`` gives the reason a row, cell or block is deli
 compared, and ``unverified`` the reason a spec value has no check. The document check
 (``conformance.reports.document``) reads every anchor the same way and compares it with the spec.
 The model lives here, apart from the document check, so that the spec does not import it.
+
+From Phase 3 the document gives staging and production their own columns: an anchor names the
+``environment`` whose spec value it mirrors (a cell's wins over its table's; default production).
 """
 
 from __future__ import annotations
@@ -15,19 +18,38 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-As = Literal["text", "number", "megabytes", "flag", "list", "first_word", "present"]
+As = Literal[
+    "text",
+    "number",
+    "megabytes",
+    "seconds",
+    "percent",
+    "flag",
+    "list",
+    "names",
+    "count",
+    "first_word",
+    "present",
+]
+Environment = Literal["production", "staging"]
 
 
 class Read(BaseModel):
-    """How a cell's text becomes a value: the ``regex``'s first group (else the whole text), then
-    ``map`` (case-insensitive, for words the spec spells differently), else read ``as``:
-    ``present`` is the row's mere presence, against the spec value being there at all."""
+    """How a cell's text becomes a value: the ``regex``'s first group (else the whole text; a
+    group that matched nothing is a value the cell does not state: None), then ``map``
+    (case-insensitive, for words the spec spells differently), else read ``as``: ``percent`` is
+    a fraction (5% -> 0.05), ``names`` a list in lower case, ``count`` a number of the spec
+    list's items, ``present`` is the row's mere presence, against the spec value being there.
+    ``derive`` names a rule that turns what the cell states into the value the spec holds, where
+    the document gives no fixed number ("80% of max" connections: a count for the instance class).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     regex: str | None = None
     map: dict[str, Any] | None = None
     as_: As = Field(default="text", alias="as")
+    derive: str | None = None
 
 
 def _read(value: Any) -> Any:
@@ -46,6 +68,7 @@ class Cell(BaseModel):
     read: Annotated[Read, BeforeValidator(_read)] = Read()
     includes: bool = Field(default=False, description="The value is one of the spec's list.")
     subject: str | None = Field(default=None, description="{row}: the row's first cell.")
+    environment: Environment | None = Field(default=None, description="Default: the table's.")
 
 
 def _spec(value: Any) -> Any:
@@ -80,6 +103,7 @@ class TableAnchors(BaseModel):
     title: str | None = None
     table: str
     column: str | None = Field(default=None, description="Default column (else the second).")
+    environment: Environment = "production"
     rows: dict[str, Cells] = Field(default_factory=dict)
     each_row: EachRow | None = None
 
@@ -95,6 +119,7 @@ class ParagraphAnchor(BaseModel):
     spec: str
     read: Annotated[Read, BeforeValidator(_read)] = Read()
     subject: str | None = None
+    environment: Environment = "production"
 
 
 class BlockReader(BaseModel):
@@ -105,17 +130,20 @@ class BlockReader(BaseModel):
     check: str
     reader: str
     section: str | None = None
+    environment: Environment = "production"
 
 
 class NotChecked(BaseModel):
     """A part of the document no anchor reads on purpose: rows of a table (all, or the one whose
-    first cell is ``row``), a ``column`` of it, or the blocks under ``at``."""
+    first cell is ``row``), a ``column`` of it, the blocks under ``at``, or the list item there
+    that begins with ``item``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     at: str
     row: str | None = None
     column: str | None = None
+    item: str | None = None
     reason: str
 
 

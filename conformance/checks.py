@@ -45,6 +45,12 @@ class Run:
         return self.spec.environment(self.environment)
 
 
+def result_key(check_id: str, environment: str) -> str:
+    """What names one result of a run that checks several environments: ``rds.multi_az
+    [staging]``; a run of one environment names its results by check id alone."""
+    return f"{check_id} [{environment}]"
+
+
 @dataclass(frozen=True)
 class Comparison:
     subject: str
@@ -53,6 +59,15 @@ class Comparison:
     section: str
     ok: bool
     note: str | None = None
+
+
+UNVERIFIABLE = "not verifiable on this target: "
+NOT_APPLICABLE = "not applicable: "
+
+
+class Unverifiable(Exception):
+    """The target cannot report a value the check judges (moto omits PerformanceInsightsEnabled,
+    which AWS always reports): the check is skipped with this reason, never passed."""
 
 
 class ResourceMissing(Exception):
@@ -131,11 +146,16 @@ class Check(Generic[G]):
         return self.declared_at or self.function.__code__.co_firstlineno
 
     def run(self, run: Run) -> Result:
+        result = self._judge(run)
+        result.environment = run.environment
+        return result
+
+    def _judge(self, run: Run) -> Result:
         group = self.area(run.env)
         if group is None:
             return self._result(
                 "skipped",
-                message=f"not applicable: phase {run.spec.phase} ({run.environment}) "
+                message=f"{NOT_APPLICABLE}phase {run.spec.phase} ({run.environment}) "
                 "documents nothing this check verifies",
             )
         ctx = CheckContext(run)
@@ -149,6 +169,8 @@ class Check(Generic[G]):
         except NotCollected as exc:
             outcome: Outcome = "skipped" if exc.failure.kind == "unsupported" else "error"
             return self._result(outcome, message=exc.failure.message, section=section)
+        except Unverifiable as exc:
+            return self._result("skipped", message=UNVERIFIABLE + str(exc), section=section)
         except ConformanceError as exc:  # e.g. the guard refused a call: its message says which
             return self._result("error", message=one_line(exc), section=section)
         except Exception as exc:  # a bug or an answer the check did not foresee: an outcome too
@@ -192,14 +214,15 @@ class Result:
     comparisons: list[Comparison] = field(default_factory=list)
     message: str = ""
     section: str = ""
+    environment: str = "production"
 
     @property
     def failures(self) -> list[Comparison]:
         return [c for c in self.comparisons if not c.ok]
 
-    def describe(self) -> str:
+    def describe(self, label: str | None = None) -> str:
         """The failure as a reader needs it: expected, actual and the document section."""
-        lines = [f"{self.check.id}: {self.check.title} [{self.check.severity}]"]
+        lines = [f"{label or self.check.id}: {self.check.title} [{self.check.severity}]"]
         if self.message:
             lines.append(f"  {self.outcome}: {self.message}")
         for c in self.failures:
@@ -213,9 +236,13 @@ class Result:
             lines.append(f"  remediation: {self.check.remediation}")
         return "\n".join(lines)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, label: str | None = None) -> dict[str, Any]:
+        """The result as the evidence keeps it; ``label`` names it among several environments'
+        results (default: the check id)."""
         return {
             "id": self.check.id,
+            "environment": self.environment,
+            "label": label or self.check.id,
             "title": self.check.title,
             "severity": self.check.severity,
             "outcome": self.outcome,

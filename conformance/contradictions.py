@@ -22,7 +22,13 @@ class Contradiction:
 
 
 def find(env: EnvironmentSpec) -> list[Contradiction]:
-    return [*_pitr_with_backups(env), *_container_totals(env)]
+    return [*_pitr_with_backups(env), *_container_totals(env), *_search_in_key_changes(env)]
+
+
+# What Phase 3's "Key Changes from Phase 2" says of search: "OpenSearch (t3.small.search)". The
+# document check keeps this honest: phase-3.yaml anchors that cell to staging's instance type.
+KEY_CHANGES = "Phase 3 — Scale > Key Changes from Phase 2"
+KEY_CHANGES_SEARCH = "t3.small.search"
 
 
 def _pitr_with_backups(env: EnvironmentSpec) -> list[Contradiction]:
@@ -69,3 +75,23 @@ def _container_totals(env: EnvironmentSpec) -> list[Contradiction]:
             )
         )
     return found
+
+
+def _search_in_key_changes(env: EnvironmentSpec) -> list[Contradiction]:
+    search = env.search
+    phase = KEY_CHANGES.split(" > ")[0]
+    if search is None or not search.instance_type.section.startswith(phase):
+        return []
+    if search.instance_type.value == KEY_CHANGES_SEARCH:
+        return []  # staging: the type Key Changes names is its own
+    return [
+        Contradiction(
+            "OpenSearch instance type in Key Changes differs from the configuration table",
+            f'"Key Changes from Phase 2" gives Search as "OpenSearch ({KEY_CHANGES_SEARCH})", '
+            f"but the OpenSearch Configuration table gives this environment "
+            f"{search.instance_type.value} ({KEY_CHANGES_SEARCH} is staging's). The suite "
+            f"follows the configuration table for each environment and checks "
+            f"{search.instance_type.value}.",
+            (KEY_CHANGES, search.instance_type.section),
+        )
+    ]

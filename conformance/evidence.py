@@ -136,6 +136,7 @@ def build(
     phase: int,
     environment: str,
     results: list[dict[str, Any]],
+    environments: tuple[str, ...] | None = None,
     contradictions: list[Contradiction],
     started: datetime,
     interrupted: bool,
@@ -148,6 +149,7 @@ def build(
         "emulator": reading.emulator,
         "phase": phase,
         "environment": environment,
+        "environments": list(environments or (environment,)),
         "started": started.isoformat(),
         "finished": datetime.now(UTC).isoformat(),
         "interrupted": interrupted,
@@ -317,6 +319,18 @@ def load(path: Path) -> dict[str, Any]:
                 "comparisons with a subject and ok"
             )
     return data
+
+
+def environments_of(evidence: Mapping[str, Any]) -> str:
+    """The environments a run checked, as a reader names them (``production + staging``)."""
+    names = evidence.get("environments") or [evidence.get("environment") or ""]
+    return " + ".join(map(str, names))
+
+
+def label(result: Mapping[str, Any]) -> str:
+    """How a result is named: by check id, and environment when its run checked several (an
+    evidence file written before results had labels names them by id)."""
+    return str(result.get("label") or result["id"])
 
 
 def _readable(result: Any) -> bool:

@@ -2,14 +2,22 @@
 
 They come from ``--inputs FILE`` (YAML) and ``--input KEY=VALUE`` (repeatable, wins over the
 file). Resource names default to the project's IaC convention and can each be overridden.
+
+From Phase 3 the document describes a staging environment beside production. Staging's
+resources are named by the same convention under a prefix of their own (``{project}-staging``
+unless ``staging.prefix`` says otherwise), its site answers on ``staging.{domain}`` (or
+``staging.domain``), and ``staging.names`` overrides a name the way ``names`` does for
+production. What the account holds once for both (the OpenTofu state bucket and lock table, the
+ECR repositories the images are promoted through) keeps production's name in either.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -51,6 +59,8 @@ ROLE_NAMES = {
     "ecs-cluster": "{p}-cluster",
     "alb": "{p}-alb",
     "cache": "{p}-redis",
+    # An OpenSearch domain name has 3-28 characters: "{p}-search" would be 34 for staging.
+    "search": "{p}",
 }
 KIND_NAMES = {
     "subnet": "{p}-{key}",
@@ -63,6 +73,11 @@ KIND_NAMES = {
     "task": "{p}-{key}",
     "dashboard": "{p}-{key}",
 }
+# Resources the account holds once for every environment: the state backend, and the ECR
+# repositories (an image is built once and promoted from staging to production).
+SHARED_ROLES = frozenset({"lock-table", "bucket.tfstate"})
+SHARED_KINDS = frozenset({"ecr"})
+Environment = Literal["production", "staging"]
 _KNOWN_ROLES = ", ".join([*ROLE_NAMES, *(f"{kind}.KEY" for kind in KIND_NAMES)])
 
 
@@ -114,6 +129,22 @@ ResourceName = Annotated[
 ]
 
 
+class StagingInputs(BaseModel):
+    """How the staging environment's resources are named, where they differ from the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: Project | None = Field(
+        default=None, description="Prefix of staging's names (default: {project}-staging)."
+    )
+    domain: Domain | None = Field(
+        default=None, description="The staging site's domain (default: staging.{domain})."
+    )
+    names: dict[Role, ResourceName] = Field(
+        default_factory=dict, description="Staging name overrides by role, as names."
+    )
+
+
 class Inputs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -135,6 +166,11 @@ class Inputs(BaseModel):
         default_factory=dict,
         description="Name overrides by role, e.g. {vpc: my-vpc, sg.ec2-web: web}.",
     )
+    staging: StagingInputs = Field(default_factory=StagingInputs)
+    # Set by the run, never by the inputs file: the environment whose names name() gives, and
+    # the environments one collection serves (--environment all: both).
+    environment: Environment = "production"
+    collecting: tuple[Environment, ...] = ("production",)
 
     @field_validator("queues", mode="before")
     @classmethod
@@ -158,18 +194,72 @@ class Inputs(BaseModel):
         return value
 
     def name(self, role: str) -> str:
-        """The name of the resource playing ``role`` (override, else the IaC convention)."""
-        if role in self.names:
-            return self.names[role]
+        """The name of the resource playing ``role`` in this environment (override, else the
+        IaC convention under the environment's prefix)."""
         kind, _, key = role.partition(".")
+        own = self.environment == "staging" and not _shared(role)
+        names = self.staging.names if own else self.names
+        if role in names:
+            return names[role]
         template = ROLE_NAMES.get(role) or (KIND_NAMES.get(kind) if key else None)
         if template is None:
             raise KeyError(f"no naming convention for role {role!r}")
-        return template.format(p=self.project, key=key)
+        return template.format(p=self.prefix if own else self.project, key=key)
 
-    def unknown_roles(self, env: EnvironmentSpec) -> list[str]:
+    @property
+    def prefix(self) -> str:
+        """What this environment's resource names start with."""
+        if self.environment == "staging":
+            return self.staging.prefix or f"{self.project}-staging"
+        return self.project
+
+    def for_environment(self, environment: str) -> Inputs:
+        """These inputs as the named environment reads them: its names and its domain."""
+        if environment == self.environment:
+            return self
+        if environment not in ("production", "staging") or self.environment != "production":
+            raise ValueError(f"no inputs for environment {environment!r} from {self.environment}")
+        update: dict[str, Any] = {"environment": environment}
+        if environment == "staging":
+            update["domain"] = self.staging.domain or f"staging.{self.domain.rstrip('.')}"
+        return self.model_copy(update=update)
+
+    def collected(self, environments: tuple[Environment, ...]) -> Inputs:
+        """Production's inputs for one collection serving ``environments`` (--environment all)."""
+        return self.model_copy(update={"collecting": environments})
+
+    def each_environment(self) -> Iterator[Inputs]:
+        """The inputs of every environment this collection serves: a collector that asks for
+        resources by name asks for each environment's."""
+        for environment in self.collecting:
+            yield self.for_environment(environment)
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        """This environment's name overrides by role."""
+        return dict(self.staging.names if self.environment == "staging" else self.names)
+
+    def shared(self, role: str) -> bool:
+        """Whether the account holds the role's resource once for every environment; it is
+        production's (its tags say prod), so a staging run does not claim it."""
+        return _shared(role)
+
+    def owns(self, name: str) -> bool:
+        """Whether a resource named by the convention belongs to this environment: production's
+        prefix also begins staging's names (accountabilityatlas-staging-db), so production's
+        resources are those under its prefix that are not under staging's."""
+        if not name.startswith(self.prefix):
+            return False
+        if self.environment == "staging":
+            return True
+        staging = self.for_environment("staging").prefix
+        return not (name.startswith(staging) and staging.startswith(self.prefix))
+
+    def unknown_roles(
+        self, env: EnvironmentSpec, names: Mapping[str, str] | None = None
+    ) -> list[str]:
         """Name overrides whose key the phase does not have (``subnet.publc-a``): a typo that
-        would otherwise leave the override silently unused."""
+        would otherwise leave the override silently unused. ``names``: staging's overrides."""
         services = env.services
         keys: dict[str, set[str]] = {
             "subnet": set(env.network.subnets) if env.network else set(),
@@ -184,17 +274,28 @@ class Inputs(BaseModel):
         }
         return [
             role
-            for role in self.names
+            for role in (self.names if names is None else names)
             if role not in ROLE_NAMES and role.partition(".")[2] not in keys[role.partition(".")[0]]
         ]
 
 
+def _shared(role: str) -> bool:
+    return role in SHARED_ROLES or role.partition(".")[0] in SHARED_KINDS
+
+
+RUN_CHOSEN = ("environment", "collecting")  # Inputs fields the run sets, never the inputs
+
+
 def load_inputs(
-    path: Path | None, overrides: list[str], env: EnvironmentSpec | None = None
+    path: Path | None,
+    overrides: list[str],
+    env: EnvironmentSpec | None = None,
+    staging: EnvironmentSpec | None = None,
 ) -> Inputs:
     """Merge the inputs file and ``KEY=VALUE`` overrides; bad input is one clear UsageError
-    naming the file and line, or the ``--input`` it came from. With ``env``, a name override
-    for a role that phase does not have is refused too."""
+    naming the file and line, or the ``--input`` it came from. With ``env`` (and ``staging``,
+    when the phase has one), a name override for a role that environment does not have is
+    refused too."""
     doc: YamlDocument | None = None
     data: dict[Any, Any] = {}
     if path is not None:
@@ -207,18 +308,17 @@ def load_inputs(
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--input {shown(item)}: expected KEY=VALUE")
-        if key == "names":
-            raise UsageError(f"--input {shown(item)}: give each name as names.ROLE=NAME")
+        if key in ("names", "staging", "staging.names"):
+            raise UsageError(f"--input {shown(item)}: give each name as {key}.ROLE=NAME")
         given[key] = item
-        if key.startswith("names."):
-            names = data.get("names") or {}
-            if not isinstance(names, dict):
-                raise UsageError(
-                    f"{_where(('names',), doc, given)}: names: expected a mapping of role to name"
-                )
-            data["names"] = {**names, key.removeprefix("names."): value}
-        else:
-            data[key] = value
+        _set(data, _path(key), value, lambda loc: _where(loc, doc, given))
+    for key in RUN_CHOSEN:
+        if key in data:
+            where = given.get(key) and f"--input {shown(given[key])}"
+            raise UsageError(
+                f"{where or _where((key,), doc, given)}: {key}: chosen by --environment, "
+                "not an input"
+            )
     try:
         inputs = Inputs.model_validate(data)
     except ValidationError as exc:
@@ -226,19 +326,48 @@ def load_inputs(
         problems = [f"{_where(e['loc'], doc, given)}: {problem(e)}" for e in errors[:MAX_PROBLEMS]]
         more = f"; and {len(errors) - MAX_PROBLEMS} more" if len(errors) > MAX_PROBLEMS else ""
         raise UsageError("; ".join(problems) + more) from None
-    unknown = inputs.unknown_roles(env) if env is not None else []
-    if unknown:
-        kind, _, key = unknown[0].partition(".")
-        raise UsageError(
-            f"{_where(('names', unknown[0]), doc, given)}: {dotted(('names', unknown[0]))}: "
-            f"this phase has no {kind} {shown(key)}"
-        )
+    checked = [
+        (("names",), inputs.names, env),
+        (("staging", "names"), inputs.staging.names, staging),
+    ]
+    for at, names, documented in checked:
+        unknown = inputs.unknown_roles(documented, names) if documented is not None else []
+        if unknown:
+            kind, _, key = unknown[0].partition(".")
+            loc = (*at, unknown[0])
+            raise UsageError(
+                f"{_where(loc, doc, given)}: {dotted(loc)}: this phase has no {kind} {shown(key)}"
+            )
     return inputs
+
+
+def _path(key: str) -> tuple[str, ...]:
+    """An ``--input`` key as a path into the inputs: a role keeps its dots
+    (``names.subnet.public-a``, ``staging.names.sg.alb``)."""
+    for mapping in ("names.", "staging.names."):
+        if key.startswith(mapping):
+            return (*mapping.rstrip(".").split("."), key.removeprefix(mapping))
+    return tuple(key.split(".", 1)) if key.startswith("staging.") else (key,)
+
+
+def _set(data: dict[Any, Any], path: tuple[str, ...], value: str, where: Any) -> None:
+    """Set ``value`` at ``path`` of the merged inputs, creating the mappings on the way."""
+    node = data
+    for depth, key in enumerate(path[:-1]):
+        child = node.get(key) or {}
+        if not isinstance(child, dict):
+            loc = path[: depth + 1]
+            raise UsageError(f"{where(loc)}: {dotted(loc)}: expected a mapping")
+        node[key] = child = dict(child)
+        node = child
+    node[path[-1]] = value
 
 
 def _where(loc: tuple[int | str, ...], doc: YamlDocument | None, given: dict[str, str]) -> str:
     """Where an input came from: the ``--input`` that set it, else its file:line."""
-    key = f"names.{loc[1]}" if len(loc) > 1 and loc[0] == "names" else str(loc[0]) if loc else ""
-    if key in given:
-        return f"--input {shown(given[key])}"
+    parts = [str(part) for part in loc]
+    for depth in range(len(parts), 0, -1):
+        key = ".".join(parts[:depth])
+        if key in given:
+            return f"--input {shown(given[key])}"
     return doc.where(loc) if doc is not None else "--input"

@@ -30,7 +30,16 @@ import pytest
 
 from conformance import contradictions, evidence, validate
 from conformance.aws import CallLog
-from conformance.checks import CHECK_PACKAGE, REGISTRY, Check, Outcome, Result, Run, load_checks
+from conformance.checks import (
+    CHECK_PACKAGE,
+    REGISTRY,
+    Check,
+    Outcome,
+    Result,
+    Run,
+    load_checks,
+    result_key,
+)
 from conformance.console import emit
 from conformance.errors import ConformanceError, ExitCode, UsageError
 from conformance.evidence import NOT_RUN, Reading
@@ -38,7 +47,7 @@ from conformance.host import HostTargets
 from conformance.inputs import Inputs, load_inputs
 from conformance.inventory import one_line
 from conformance.reports import matrix
-from conformance.spec import PHASES, PhaseSpec, load_spec, spec_path
+from conformance.spec import PHASES, EnvironmentName, PhaseSpec, load_spec, spec_path
 from conformance.targets import (
     TargetOptions,
     check_endpoint,
@@ -58,7 +67,11 @@ PHASE_SCOPE = {
     2: "Growth: ECS Fargate (1 task per service) behind an internet-facing ALB with ACM, "
     "ElastiCache, NAT and private subnets, RDS db.t3.medium, dashboard; Phase 1's queues, "
     "buckets, ECR, secrets, state backend, OIDC and tags carried",
-    3: "Scale: staging and production, OpenSearch, WAF, X-Ray, Multi-AZ",
+    3: "Scale: staging and production (--environment all), ECS 2 tasks per service, OpenSearch, "
+    "WAF on each ALB, CloudFront (production), X-Ray sampling at 5 percent, RDS and ElastiCache "
+    "per environment "
+    "(production Multi-AZ, a read replica, a 2-node cache, encryption, Performance Insights), "
+    "the seven Phase 3+ alarms with SMS for critical, three dashboards, Prometheus",
     4: "Full Production: auto-scaling, blue-green canary, cross-region DR",
 }
 RESULT = "conformance_result"  # the attribute of a check's final report that carries its result
@@ -81,8 +94,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--environment",
         default="production",
-        choices=("production", "staging"),
-        help="environment of the phase (default production)",
+        choices=("production", "staging", "all"),
+        help="environment of the phase (default production); all: every environment the phase "
+        "documents (Phase 3+: staging and production) in one run, from one inventory, each "
+        "result labelled with its environment",
     )
     group.addoption(
         "--target",
@@ -196,26 +211,26 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def _describe_checks(phase: int, environment: str) -> str:
     """Every check in run order: id, severity and title, then the document section it verifies
-    in this phase and environment, or why it does not apply there."""
+    in this phase and each environment, or why it does not apply there."""
     spec = load_spec(phase)
-    documented = spec.environment(environment)
+    environments = spec.chosen(environment)
     checks = load_checks()
     width = max(map(len, checks))
     lines, applicable = [], 0
     for found in checks.values():
-        group = found.area(documented)
-        if group is None:
-            where = f"not applicable: phase {phase} ({environment}) documents nothing it verifies"
-        else:
-            applicable += 1
-            where = f"document: {getattr(group, 'section', '')}"
-        lines += [
-            f"{found.id:<{width}}  {found.severity:<8}  {found.title}",
-            f"{'':<{width}}  {where}",
-        ]
+        lines.append(f"{found.id:<{width}}  {found.severity:<8}  {found.title}")
+        for name in environments:
+            group = found.area(spec.environment(name))
+            label = f"{name}: " if len(environments) > 1 else ""
+            if group is None:
+                where = f"not applicable: phase {phase} ({name}) documents nothing it verifies"
+            else:
+                applicable += 1
+                where = f"document: {getattr(group, 'section', '')}"
+            lines.append(f"{'':<{width}}  {label}{where}")
     head = (
         f"{len(checks)} checks, {applicable} of them apply to phase {phase} ({spec.name}), "
-        f"{environment}"
+        f"{' and '.join(environments)}"
     )
     return "\n".join([head, *lines]) + "\n"
 
@@ -233,11 +248,12 @@ class Session:
 
     spec: PhaseSpec
     options: TargetOptions
-    inputs: Inputs
+    inputs: Inputs  # production's, collecting every environment of the run
+    environments: tuple[EnvironmentName, ...] = ("production",)
     log: CallLog = field(default_factory=CallLog)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
-    expected: dict[str, str] = field(default_factory=dict)  # node id -> check id, in order
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # check id -> result
+    expected: dict[str, str] = field(default_factory=dict)  # node id -> result label, in order
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # result label -> result
     reported: set[str] = field(default_factory=set)  # node ids whose reports were logged
     stopped: str | None = None  # why the run ended before every expected check ran
     interrupted: bool = False  # by Ctrl-C, SIGTERM or pytest.exit
@@ -245,51 +261,71 @@ class Session:
     readings: dict[str, Reading] = field(default_factory=dict)  # xdist: each worker's
     evidence: dict[str, Any] | None = None  # built when the session finishes
     _stack: ExitStack = field(default_factory=ExitStack)
-    _run: Run | None = None
+    _runs: dict[str, Run] = field(default_factory=dict)
     host: HostTargets = field(default_factory=HostTargets)  # set by conformance.host.plugin
 
-    def run(self) -> Run:
-        if self._run is None:
-            inventory = self._stack.enter_context(
-                open_inventory(self.options, self.spec, self.inputs, self.log)
-            )
-            account = f" account {inventory.account}" if inventory.account else ""
-            self._run = Run(
+    def run(self, environment: str | None = None) -> Run:
+        """The run of one environment (default: the first); every environment's run reads the
+        one inventory, opened the first time any is asked for."""
+        environment = environment or self.environments[0]
+        if environment not in self._runs:
+            first = next(iter(self._runs.values()), None)
+            if first is None:
+                inventory = self._stack.enter_context(
+                    open_inventory(self.options, self.spec, self.inputs, self.log)
+                )
+                account = f" account {inventory.account}" if inventory.account else ""
+                target = self.options.describe() + account
+            else:
+                inventory, target = first.inventory, first.target
+            self._runs[environment] = Run(
                 self.spec,
-                self.options.environment,
-                self.inputs,
+                environment,
+                self.inputs.for_environment(environment),
                 inventory,
-                self.options.describe() + account,
+                target,
                 self.host,
             )
-        return self._run
+        return self._runs[environment]
 
     def close(self) -> None:
         self._stack.close()
 
-    def result_for(self, check_id: str, outcome: Outcome, message: str) -> Result:
+    def label(self, check_id: str, environment: str) -> str:
+        """How the run names a check's result: by id, or by id and environment when the run
+        checks several."""
+        return check_id if len(self.environments) == 1 else result_key(check_id, environment)
+
+    def parse_label(self, label: str) -> tuple[str, str]:
+        """(check id, environment) of a result label."""
+        check_id, _, environment = label.partition(" [")
+        return check_id, environment.rstrip("]") or self.environments[0]
+
+    def result_for(self, label: str, outcome: Outcome, message: str) -> Result:
         """A result for a check that ended without one of its own."""
+        check_id, environment = self.parse_label(label)
         check = REGISTRY[check_id]
-        group = check.area(self.spec.environment(self.options.environment))
-        return Result(check, outcome, [], one_line(message), str(getattr(group, "section", "")))
+        group = check.area(self.spec.environment(environment))
+        section = str(getattr(group, "section", ""))
+        return Result(check, outcome, [], one_line(message), section, environment)
 
     def record(self, report: pytest.TestReport) -> None:
         """Record the result a check's report carries (on an xdist controller, a worker's)."""
         self.reported.add(report.nodeid)
         result = vars(report).get(RESULT)
-        check_id = self.expected.get(report.nodeid)
+        label = self.expected.get(report.nodeid)
         if result is not None:
-            self.records[result["id"]] = result
-        elif check_id is not None and report.failed and check_id not in self.records:
+            self.records[result["label"]] = result
+        elif label is not None and report.failed and label not in self.records:
             # e.g. the xdist worker running it crashed: pytest counts a failure, and so do we
             message = f"no result: {one_line(report.longrepr)}"
-            self.records[check_id] = self.result_for(check_id, "error", message).as_json()
+            self.records[label] = self.result_for(label, "error", message).as_json(label)
 
     def results(self, reason: str) -> list[dict[str, Any]]:
         """Every expected check's result in collection order; 'not run: REASON' where none came."""
         expected = dict.fromkeys(self.expected.values())
         out = [
-            self.records.get(c) or self.result_for(c, "error", NOT_RUN + reason).as_json()
+            self.records.get(c) or self.result_for(c, "error", NOT_RUN + reason).as_json(c)
             for c in expected
         ]
         return out + [r for c, r in self.records.items() if c not in expected]
@@ -301,10 +337,11 @@ class Session:
             for _, reading in sorted(self.readings.items()):
                 merged.merge(reading)
             return merged
-        if self._run is None:
+        run = next(iter(self._runs.values()), None)
+        if run is None:
             return Reading()
-        inventory = self._run.inventory
-        return Reading.of(self._run.target, inventory.emulator, self.log, inventory.snapshot())
+        inventory = run.inventory
+        return Reading.of(run.target, inventory.emulator, self.log, inventory.snapshot())
 
 
 SESSION = pytest.StashKey[Session]()
@@ -321,7 +358,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         spec = load_spec(config.getoption("phase"))
         environment = config.getoption("environment")
-        spec.environment(environment)
+        environments = spec.chosen(environment)
         endpoint = config.getoption("endpoint_url")
         if endpoint:
             check_endpoint(endpoint)
@@ -339,17 +376,18 @@ def pytest_configure(config: pytest.Config) -> None:
             saved=saved,
         )
         target_drift(options, spec.phase)
-        inputs = run_inputs(
-            options,
-            load_inputs(
-                config.getoption("inputs"), config.getoption("input"), spec.environment(environment)
-            ),
+        given = load_inputs(
+            config.getoption("inputs"),
+            config.getoption("input"),
+            spec.environments.get("production"),
+            spec.environments.get("staging"),
         )
+        inputs = run_inputs(options, given).collected(environments)
         if config.getoption("evidence") is not None:
             validate.writable_directory(config.getoption("evidence"), "--evidence")
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[SESSION] = Session(spec, options, inputs)
+    config.stash[SESSION] = Session(spec, options, inputs, environments)
     _terminate_like_interrupt(config)  # now: later configure hooks fetch files (--ssh-host)
 
 
@@ -368,9 +406,21 @@ class CheckFile(pytest.File):
 
     def collect(self) -> Any:
         module = importlib.import_module(f"{CHECK_PACKAGE}.{self.path.stem}")
+        state = self.config.stash[SESSION]
         for registered in REGISTRY.values():
             if registered.module == module.__name__:
-                yield CheckItem.from_parent(self, name=registered.id, check=registered)
+                for environment in state.environments:
+                    yield CheckItem.from_parent(
+                        self,
+                        name=_node_name(state, registered.id, environment),
+                        check=registered,
+                        environment=environment,
+                    )
+
+
+def _node_name(state: Session, check_id: str, environment: str) -> str:
+    """A check's pytest name: its id, with ``[environment]`` when the run checks several."""
+    return check_id if len(state.environments) == 1 else f"{check_id}[{environment}]"
 
 
 class CheckFailed(Exception):
@@ -380,13 +430,19 @@ class CheckFailed(Exception):
 
 
 class CheckItem(pytest.Item):
-    def __init__(self, *, check: Check[Any], **kwargs: Any) -> None:
+    def __init__(self, *, check: Check[Any], environment: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
+        self.environment = environment
         self.result: Result | None = None  # set when it ran; the waivers may judge it
 
+    @property
+    def label(self) -> str:
+        """The name of its result in the evidence (see :meth:`Session.label`)."""
+        return self.config.stash[SESSION].label(self.check.id, self.environment)
+
     def runtest(self) -> None:
-        result = self.check.run(self.config.stash[SESSION].run())
+        result = self.check.run(self.config.stash[SESSION].run(self.environment))
         self.result = result
         self.user_properties.extend(_properties(result))
         if result.outcome == "skipped":
@@ -396,20 +452,21 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CheckFailed):
-            return excinfo.value.result.describe()
+            return excinfo.value.result.describe(self.label)
         if isinstance(excinfo.value, ConformanceError):  # e.g. the guard refused a mutation
-            return f"{self.check.id}: {excinfo.value}"
+            return f"{self.label}: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.check.line - 1  # pytest counts from 0
-        return self.path, line, f"{self.check.id}: {self.check.title}"
+        return self.path, line, f"{self.label}: {self.check.title}"
 
 
 def _properties(result: Result) -> list[tuple[str, object]]:
     """JUnit properties: the document section, and expected vs actual of each failure."""
     props: list[tuple[str, object]] = [
         ("check_id", result.check.id),
+        ("environment", result.environment),
         ("outcome", result.outcome),
         ("severity", result.check.severity),
         ("section", result.section),
@@ -439,7 +496,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if item.result is None:
             item.result = _result_of(item, report, call)
             report.user_properties.extend(_properties(item.result))
-        vars(report)[RESULT] = item.result.as_json()
+        vars(report)[RESULT] = item.result.as_json(item.label)
     return report
 
 
@@ -448,11 +505,11 @@ def _result_of(item: CheckItem, report: pytest.TestReport, call: pytest.CallInfo
     if report.skipped:
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-        return state.result_for(item.check.id, "skipped", reason.removeprefix("Skipped: "))
+        return state.result_for(item.label, "skipped", reason.removeprefix("Skipped: "))
     excinfo = call.excinfo
     raised = f"{excinfo.typename}: {excinfo.value}" if excinfo else str(report.longrepr)
     prefix = "" if call.when == "call" else f"{NOT_RUN}{call.when} failed: "
-    return state.result_for(item.check.id, "error", prefix + raised)
+    return state.result_for(item.label, "error", prefix + raised)
 
 
 class ResultRecorder:
@@ -514,7 +571,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = config.stash.get(SESSION, None)
     if state is None or config.option.collectonly or config.getoption("setuponly", False):
         return
-    state.expected = {i.nodeid: i.check.id for i in session.items if isinstance(i, CheckItem)}
+    state.expected = {i.nodeid: i.label for i in session.items if isinstance(i, CheckItem)}
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -527,8 +584,10 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     checks = load_checks()
     for nodeid in ids:
         path, _, name = nodeid.partition("::")
-        if name in checks and (config.rootpath / path).resolve().parent == CHECKS_DIR:
-            state.expected.setdefault(nodeid, name)
+        check_id, _, environment = name.partition("[")
+        environment = environment.rstrip("]") or state.environments[0]
+        if check_id in checks and (config.rootpath / path).resolve().parent == CHECKS_DIR:
+            state.expected.setdefault(nodeid, state.label(check_id, environment))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -634,8 +693,9 @@ def _finish(session: pytest.Session, state: Session) -> None:
         reading=reading,
         phase=state.spec.phase,
         environment=state.options.environment,
+        environments=state.environments,
         results=state.results(state.stopped or "no outcome was recorded"),
-        contradictions=contradictions.find(state.spec.environment(state.options.environment)),
+        contradictions=_contradictions(state),
         started=state.started,
         interrupted=state.interrupted,
     )
@@ -653,6 +713,15 @@ def _finish(session: pytest.Session, state: Session) -> None:
         except OSError as exc:
             message = f"conformance: cannot write the evidence to {directory}: {exc.strerror}"
             session.exitstatus = _error_line(message, int(ExitCode.USAGE))
+
+
+def _contradictions(state: Session) -> list[contradictions.Contradiction]:
+    """What the document says twice, differently, about any environment of the run (once)."""
+    found: dict[str, contradictions.Contradiction] = {}
+    for environment in state.environments:
+        for c in contradictions.find(state.spec.environment(environment)):
+            found.setdefault(c.title, c)
+    return list(found.values())
 
 
 def _unverifiable_reasons(
@@ -683,7 +752,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     tr.section("conformance")
     tr.write_line(
         f"target {data['target'] or state.options.describe()} · phase {state.spec.phase} "
-        f"({state.spec.name}) · {state.options.environment}"
+        f"({state.spec.name}) · {' + '.join(state.environments)}"
     )
     tr.write_line("checks: " + evidence.count_line(evidence.counts(results)))
     missing = evidence.not_run(results)

@@ -20,7 +20,12 @@ class Outcome:
     snapshot: dict[str, Any]
 
     def ids(self, outcome: str) -> set[str]:
+        """The checks with this outcome (in any environment)."""
         return {r.check.id for r in self.results if r.outcome == outcome}
+
+    def keys(self, outcome: str) -> set[tuple[str, str]]:
+        """(check id, environment) of every result with this outcome."""
+        return {(r.check.id, r.environment) for r in self.results if r.outcome == outcome}
 
 
 def execute(
@@ -31,12 +36,20 @@ def execute(
     host: HostTargets | None = None,
 ) -> Outcome:
     spec = load_spec(phase)
-    inputs = run_inputs(options, inputs or Inputs())
+    environments = spec.chosen(options.environment)
+    inputs = run_inputs(options, inputs or Inputs()).collected(environments)
     log = CallLog()
     selected = checks if checks is not None else list(load_checks().values())
     with open_inventory(options, spec, inputs, log) as inventory:
-        run = Run(
-            spec, options.environment, inputs, inventory, options.describe(), host or HostTargets()
-        )
-        results = [c.run(run) for c in selected]
+        results = []
+        for environment in environments:
+            run = Run(
+                spec,
+                environment,
+                inputs.for_environment(environment),
+                inventory,
+                options.describe(),
+                host or HostTargets(),
+            )
+            results += [c.run(run) for c in selected]
         return Outcome(results, log, inventory.snapshot())

@@ -12,6 +12,7 @@ import re
 import types
 import typing
 from collections.abc import Iterator, Mapping
+from functools import cache
 from ipaddress import IPv4Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args, get_origin
@@ -255,7 +256,9 @@ Comparison = Literal[
     "LessThanOrEqualToThreshold",
 ]
 AlarmAction = Literal["email", "ec2-recover", "sms+email"]
-AlarmSubject = Literal["app-instance", "database", "queue", "load-balancer", "search-domain"]
+AlarmSubject = Literal[
+    "app-instance", "database", "queue", "load-balancer", "target-group", "search-domain"
+]
 
 
 class AlarmSpec(Group):
@@ -269,6 +272,16 @@ class AlarmSpec(Group):
     threshold: Documented[float]
     duration_seconds: Documented[Size | None]
     action: Documented[AlarmAction]
+    severity: Documented[Literal["critical", "warning"]] | None = Field(
+        default=None, description="Phase 3+: critical alarms page by SMS and email."
+    )
+    statistic: Documented[str] | None = Field(
+        default=None, description="The statistic judged, when it matters (p95 for latency)."
+    )
+    ratio_of: Documented[str] | None = Field(
+        default=None,
+        description="A percentage: the alarm judges 100 * metric / ratio_of (metric math).",
+    )
 
 
 class AlarmsSpec(Group):
@@ -468,6 +481,10 @@ class CacheSpec(Group):
 
 class MonitoringSpec(Group):
     dashboards: Documented[list[str]] = Field(description="CloudWatch dashboards by role.")
+    prometheus: Documented[bool] | None = Field(
+        default=None,
+        description="Phase 3+: metrics also in an Amazon Managed Prometheus workspace.",
+    )
 
 
 class RetiredSpec(Group):
@@ -479,28 +496,48 @@ class RetiredSpec(Group):
 
 
 class AbsentSpec(Group):
-    """What a phase documents it does not have yet (Phase 1: managed search and cache, and
-    dashboards), each as the number of such resources in the account and region."""
+    """What a phase documents it does not have yet (Phase 1: managed search and cache,
+    dashboards, tracing), each as the number of such resources in the account and region."""
 
-    search_domains: Documented[Count]
-    cache_clusters: Documented[Count]
-    dashboards: Documented[Count]
+    search_domains: Documented[Count] | None = None
+    cache_clusters: Documented[Count] | None = None
+    dashboards: Documented[Count] | None = None
+    sampling_rules: Documented[Count] | None = Field(
+        default=None, description="X-Ray sampling rules beside AWS's own Default rule."
+    )
 
 
 class SearchSpec(Group):
+    """The OpenSearch Service domain (Phase 3+: search moves off PostgreSQL FTS)."""
+
     instance_type: Documented[str]
-    nodes: Documented[Size]
-    storage_gb: Documented[Size]
-    encryption: Documented[bool]
+    nodes: Documented[Size] = Field(description="Data nodes.")
+    storage_gb: Documented[Size] = Field(description="EBS storage per data node.")
+    encryption: Documented[bool] = Field(
+        description="Encrypted at rest and node-to-node, HTTPS required."
+    )
     fine_grained_access: Documented[bool]
 
 
-class EdgeSpec(Group):
-    load_balancer: Documented[bool]
-    tls_certificates: Documented[str]
-    waf: Documented[bool] | None = None
-    cloudfront: Documented[bool] | None = None
-    xray_sampling: Documented[Annotated[float, Field(ge=0, le=1)]] | None = None
+class FirewallSpec(Group):
+    web_acl: Documented[bool] = Field(
+        description="A WAFv2 web ACL is associated with the environment's ALB."
+    )
+
+
+class CdnSpec(Group):
+    distribution: Documented[bool] = Field(
+        description="A CloudFront distribution serves the environment's static assets."
+    )
+    origin: Documented[str] | None = Field(
+        default=None, description="The bucket role it serves them from (static-assets)."
+    )
+
+
+class TracingSpec(Group):
+    sampling_rate: Documented[Annotated[float, Field(ge=0, le=1)]] = Field(
+        description="The X-Ray default sampling rule's fixed rate (0.05 = 5%)."
+    )
 
 
 class BackupSpec(Group):
@@ -535,7 +572,9 @@ class EnvironmentSpec(BaseModel):
     retired: RetiredSpec | None = None
     absent: AbsentSpec | None = None
     search: SearchSpec | None = None
-    edge: EdgeSpec | None = None
+    firewall: FirewallSpec | None = None
+    cdn: CdnSpec | None = None
+    tracing: TracingSpec | None = None
     backups: list[BackupSpec] | None = None
     nginx: NginxSpec | None = None
     tls: TlsSpec | None = None
@@ -557,6 +596,14 @@ class PhaseSpec(BaseModel):
         default=None, description="Which document cell each value mirrors (--architecture-doc)."
     )
 
+    def chosen(self, environment: str) -> tuple[EnvironmentName, ...]:
+        """The environments ``--environment`` names: one, or (``all``) every one the phase
+        documents, production first. An environment the phase lacks is a usage error."""
+        if environment == "all":
+            return tuple(self.environments)
+        self.environment(environment)
+        return (environment,)  # type: ignore[return-value]  # documented: checked just above
+
     def environment(self, name: str) -> EnvironmentSpec:
         try:
             return self.environments[name]  # type: ignore[index]
@@ -573,11 +620,23 @@ def spec_path(phase: int) -> Path:
 
 
 def load_spec(phase: int, path: Path | None = None) -> PhaseSpec:
-    """Load and validate ``specs/phase-N.yaml``; any problem is one clear :class:`UsageError`
-    naming the file, the line and the field."""
+    """Load and validate ``specs/phase-N.yaml`` (or the phase file at ``path``); any problem is
+    one clear :class:`UsageError` naming the file, the line and the field. The shipped phase
+    files are read once per process: a later phase carries an earlier one's groups, and each
+    carried group would otherwise read (and validate) the earlier files again."""
     if phase not in PHASES:
         raise UsageError(f"unknown phase {phase}: the document has phases 1, 2, 3 and 4")
-    path = path or spec_path(phase)
+    if path is None:
+        return _shipped_spec(phase)
+    return _read_spec(phase, path)
+
+
+@cache
+def _shipped_spec(phase: int) -> PhaseSpec:
+    return _read_spec(phase, spec_path(phase))
+
+
+def _read_spec(phase: int, path: Path) -> PhaseSpec:
     if not path.exists():
         raise UsageError(
             f"phase {phase} has no spec yet: {path} does not exist "

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.errors import ExitCode
-from conformance.evidence import NOT_RUN, count_line, counts, not_run, verdict
+from conformance.evidence import (
+    NOT_RUN,
+    count_line,
+    counts,
+    environments_of,
+    label,
+    not_run,
+    verdict,
+)
 
 EXIT_CODES = {
     "conformant": ExitCode.CONFORMANT,
@@ -36,7 +44,7 @@ def markdown(evidence: dict[str, Any]) -> str:
         ]
     lines += [
         f"Target {evidence.get('target')} · phase {evidence.get('phase')} · "
-        f"{evidence.get('environment')} · checks: {count_line(counts(results))}",
+        f"{environments_of(evidence)} · checks: {count_line(counts(results))}",
         "",
     ]
     failed = [r for r in results if r["outcome"] == "failed"]
@@ -48,7 +56,7 @@ def markdown(evidence: dict[str, Any]) -> str:
         for r in failed:
             for c in r.get("comparisons", []):
                 if not c["ok"]:
-                    cells = [r["id"], r.get("severity"), c["subject"], c.get("expected")]
+                    cells = [label(r), r.get("severity"), c["subject"], c.get("expected")]
                     cells += [c.get("actual"), c.get("section")]
                     lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
         lines.append("")

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 TargetKind = Literal["moto", "localstack", "aws", "inventory"]
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+EMBEDDED = "moto (embedded)"  # the emulator named where the embedded target serves no service
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ def target_drift(options: TargetOptions, phase: int) -> Drift | None:
         raise UsageError(
             f"drift {drift.id!r} builds the embedded reference: --target moto, not inventory"
         )
+    if drift.environment != "all" and options.environment not in ("all", drift.environment):
+        raise UsageError(
+            f"drift {drift.id!r} changes {drift.environment}: run it with --environment "
+            f"{drift.environment} (or all), not {options.environment}"
+        )
     return drift
 
 
@@ -129,11 +135,21 @@ def open_inventory(
     if any), or one collected lazily from the target's clients."""
     if options.saved is not None:
         drift = target_drift(options, spec.phase)
-        saved = options.saved if drift is None else drift.applied(options.saved, inputs)
+        saved = (
+            options.saved
+            if drift is None
+            else drift.applied(options.saved, inputs.for_environment(_drifted(drift, inputs)))
+        )
         yield SavedInventory(saved, inputs)
         return
     with open_target(options, spec, inputs, log) as clients:
         yield Inventory(clients, inputs)
+
+
+def _drifted(drift: Drift, inputs: Inputs) -> str:
+    """The environment whose names an inventory drift edits (one that changes every
+    environment edits what the account holds once: production's)."""
+    return "production" if drift.environment == "all" else drift.environment
 
 
 @contextmanager
@@ -306,7 +322,7 @@ def _moto(
     with mock_aws():  # sessions must be created inside the mock to be intercepted
         provision(spec.phase, region, None, inputs, options.environment, drift)
         session = boto3.Session(**FAKE_CREDENTIALS)
-        yield Clients(region, session=session, log=log, in_process=True)
+        yield Clients(region, session=session, log=log, in_process=True, emulator=EMBEDDED)
 
 
 def check_endpoint(url: str) -> None:

@@ -51,9 +51,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def provisioned_moto_server(module: str = "moto.server", phase: int = 1) -> Iterator[str]:
-    """A moto server on loopback (``python -m MODULE``) holding the reference of ``phase``, built
-    by the provisioner command in its own process as a deployment would be; yields its URL."""
+def provisioned_moto_server(
+    module: str = "moto.server", phase: int = 1, environment: str = "production"
+) -> Iterator[str]:
+    """A moto server on loopback (``python -m MODULE``) holding the reference of ``phase`` (and
+    ``environment``: ``all`` for staging and production), built by the provisioner command in its
+    own process as a deployment would be; yields its URL."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
@@ -78,6 +81,7 @@ def provisioned_moto_server(module: str = "moto.server", phase: int = 1) -> Iter
                 "-m",
                 "fixtures.provision",
                 f"--phase={phase}",
+                f"--environment={environment}",
                 f"--endpoint-url={url}",
             ],
             cwd=ROOT,

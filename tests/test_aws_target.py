@@ -108,6 +108,46 @@ def test_phase_2_changing_one_value_fails_its_check(phase_2_server: str) -> None
         )
 
 
+@pytest.fixture(scope="module")
+def phase_3_server() -> Iterator[str]:
+    with provisioned_moto_server(phase=3, environment="all") as url:
+        yield url
+
+
+def test_phase_3_staging_and_production_pass_on_a_moto_server(phase_3_server: str) -> None:
+    done = run_suite(
+        "--phase=3",
+        "--environment=all",
+        "--target=aws",
+        f"--endpoint-url={phase_3_server}",
+        env=FAKE,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "phase 3 (Scale) · production + staging" in done.stdout
+
+
+def test_phase_3_one_staging_value_fails_staging_s_check_only(phase_3_server: str) -> None:
+    rds = boto3.client("rds", endpoint_url=phase_3_server, region_name="us-east-1", **_keys())
+    identifier = "accountabilityatlas-staging-db"
+    rds.modify_db_instance(
+        DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.large", ApplyImmediately=True
+    )
+    try:
+        done = run_suite(
+            "--phase=3",
+            "--environment=all",
+            "--target=aws",
+            f"--endpoint-url={phase_3_server}",
+            env=FAKE,
+        )
+        assert done.returncode == 1, done.stdout[-4000:]
+        assert _failed(done.stdout) == ["rds.instance_class[staging]"]
+    finally:
+        rds.modify_db_instance(
+            DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.medium", ApplyImmediately=True
+        )
+
+
 def test_provisioner_refuses_a_non_local_endpoint() -> None:
     done = subprocess.run(
         [

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from conformance.aws import CallLog
-from conformance.checks import Check, Run, load_checks
+from conformance.checks import UNVERIFIABLE, Check, Run, load_checks
 from conformance.declared import (
     AT_LEAST,
     CONTAINS,
@@ -184,7 +184,10 @@ def test_declared_check_fails_when_its_documented_value_changes(
     reference: Run, check_id: str
 ) -> None:
     check = CHECKS[check_id]
-    assert check.run(reference).outcome == "passed"
+    conformant = check.run(reference)
+    if conformant.outcome == "skipped" and conformant.message.startswith(UNVERIFIABLE):
+        pytest.skip(f"moto cannot hold it ({conformant.message}); its inventory drifts kill it")
+    assert conformant.outcome == "passed", conformant.describe()
     env = _replaced(reference.env, DECLARED[check_id].field.split("."), _changed)
     drifted = check.run(_with_env(reference, env))
     assert drifted.outcome == "failed", drifted.describe()

@@ -1,9 +1,11 @@
 """Every check can fail: each drift fails exactly its checks, and every check has a drift.
 
-Run for every phase with a spec: the conformant reference of a phase passes every check that
-applies to it (the others are skipped as not applicable, never passed), and a drift of that phase
-fails exactly its checks. An inventory drift, for a value moto cannot hold, is applied to the
-inventory of the conformant reference and checked through ``--target inventory``."""
+Run for every phase with a spec, on every environment it documents at once (``--environment
+all``): the conformant reference of a phase passes every check that applies to each environment
+(the others are skipped as not applicable, or as not verifiable on moto, never passed), and a
+drift of that phase fails exactly its checks, in its environment only. An inventory drift, for a
+value moto cannot hold, is applied to the inventory of the conformant reference and checked
+through ``--target inventory``. Results are (check id, environment) pairs."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import boto3
 import pytest
 
 from conformance.aws import CallLog, Clients
-from conformance.checks import Run, load_checks, run_all
+from conformance.checks import NOT_APPLICABLE, Run, load_checks, run_all
 from conformance.host import LIVE_PREFIXES, HostTargets
 from conformance.inputs import Inputs
 from conformance.inventory import Inventory, SavedSnapshot
@@ -34,18 +36,38 @@ HOST_FILES = {c for c in STATIC if CHECKS[c].module.startswith("specs.checks.hos
 SPECIFIED = tuple(p for p in PHASES if spec_path(p).exists())
 
 
-def _applicable(phase: int) -> set[str]:
-    """The static checks that apply to the phase's production environment."""
-    env = load_spec(phase).environment("production")
-    return {c for c in STATIC if CHECKS[c].area(env) is not None}
+Key = tuple[str, str]  # (check id, environment)
+
+
+def _applicable(phase: int) -> set[Key]:
+    """The static checks that apply to each environment of the phase."""
+    spec = load_spec(phase)
+    return {
+        (c, name)
+        for name, env in spec.environments.items()
+        for c in STATIC
+        if CHECKS[c].area(env) is not None
+    }
 
 
 APPLICABLE = {phase: _applicable(phase) for phase in SPECIFIED}
 
 
+def _killed(drift_id: str, phase: int) -> set[Key]:
+    """What the drift fails in ``phase``: those of its checks the phase documents, in its
+    environment (or in every one). A drift of several phases may name a check one of them lacks
+    (recreating the ALB also drops Phase 3's web ACL)."""
+    drift = CATALOGUE[drift_id]
+    return {
+        (c, env)
+        for c, env in APPLICABLE[phase]
+        if c in drift.kills and drift.environment in ("all", env)
+    }
+
+
 def _embedded(drift: str | None = None, phase: int = 1) -> Outcome:
     """The moto reference of ``phase``, with the reference host files beside it."""
-    return _with_host_files(TargetOptions("moto", "us-east-1", "production", drift=drift), phase)
+    return _with_host_files(TargetOptions("moto", "us-east-1", "all", drift=drift), phase)
 
 
 def _with_host_files(options: TargetOptions, phase: int) -> Outcome:
@@ -68,7 +90,7 @@ def _saved(drift: str | None, phase: int) -> Outcome:
         origin=f"the conformant phase-{phase} reference",
         location="the kill-matrix",
     )
-    options = TargetOptions("inventory", saved.region, "production", drift=drift, saved=saved)
+    options = TargetOptions("inventory", saved.region, "all", drift=drift, saved=saved)
     return _with_host_files(options, phase)
 
 
@@ -92,12 +114,27 @@ def _summary(outcome: Outcome) -> str:
     return "\n".join(r.describe() for r in outcome.results if r.outcome != "passed")
 
 
+def _unverifiable(outcome: Outcome) -> set[Key]:
+    """What moto cannot report (a field it omits, a service it does not serve): skipped with
+    that reason, never passed; an inventory drift kills each such check."""
+    return {
+        (r.check.id, r.environment)
+        for r in outcome.results
+        if r.outcome == "skipped" and not r.message.startswith(NOT_APPLICABLE)
+    }
+
+
 @pytest.mark.parametrize("phase", SPECIFIED)
 def test_conformant_reference_passes_every_check(phase: int) -> None:
     conformant = _conformant(phase)
-    assert conformant.ids("passed") == APPLICABLE[phase], _summary(conformant)
-    not_applicable = {r.check.id for r in conformant.results if r.check.id not in APPLICABLE[phase]}
-    assert conformant.ids("skipped") >= not_applicable & STATIC
+    verified = APPLICABLE[phase] - _unverifiable(conformant)
+    assert conformant.keys("passed") == verified, _summary(conformant)
+    not_applicable = {
+        (r.check.id, r.environment)
+        for r in conformant.results
+        if (r.check.id, r.environment) not in APPLICABLE[phase] and r.check.id in STATIC
+    }
+    assert conformant.keys("skipped") >= not_applicable
 
 
 @pytest.mark.parametrize("phase", SPECIFIED)
@@ -105,7 +142,7 @@ def test_conformant_reference_passes_every_check_through_its_saved_inventory(pha
     """What the inventory drifts start from: the saved inventory alone passes what moto did."""
     saved = _saved(None, phase)
     assert saved.calls.calls == []
-    assert saved.ids("passed") == _conformant(phase).ids("passed"), _summary(saved)
+    assert saved.keys("passed") == _conformant(phase).keys("passed"), _summary(saved)
 
 
 def _cases() -> list[Any]:
@@ -127,14 +164,21 @@ def test_drift_fails_exactly_its_checks(drift_id: str, phase: int) -> None:
         outcome = _saved(drift_id, phase)
     else:
         outcome = _embedded(drift_id, phase)
-    checked = HOST_FILES if drift.host else APPLICABLE[phase]
-    assert outcome.ids("failed") == drift.kills & STATIC, _summary(outcome)
-    assert outcome.ids("passed") == checked - drift.kills, _summary(outcome)
+    if drift.host:
+        assert outcome.ids("failed") == drift.kills & STATIC, _summary(outcome)
+        assert outcome.ids("passed") == HOST_FILES - drift.kills, _summary(outcome)
+        return
+    checked = APPLICABLE[phase] - _unverifiable(_conformant(phase))
+    assert outcome.keys("failed") == _killed(drift_id, phase), _summary(outcome)
+    assert outcome.keys("passed") == checked - _killed(drift_id, phase), _summary(outcome)
 
 
 @pytest.mark.parametrize("phase", SPECIFIED)
 def test_every_check_of_a_phase_is_killed_by_a_drift_of_that_phase(phase: int) -> None:
-    killed: set[str] = set().union(*(d.kills for d in CATALOGUE.values() if phase in d.phases))
+    """In every environment the phase documents: a staging check is killed by a staging drift."""
+    killed: set[Key] = set().union(
+        *(_killed(d.id, phase) for d in CATALOGUE.values() if phase in d.phases)
+    )
     assert sorted(APPLICABLE[phase] - killed) == []
     # A running service's check that a later phase still documents (Phase 2 keeps the database's
     # extensions) reads the same option the same way: its live drift, run against the real

@@ -78,10 +78,18 @@ def test_list_drifts_prints_the_catalogue_with_the_checks_each_kills() -> None:
     assert {line.split()[0] for line in lines[1::2]} == set(catalogue)
     (row,) = [i for i, line in enumerate(lines) if line.startswith("sg-web-extra-port ")]
     drift = catalogue["sg-web-extra-port"]
-    assert lines[row].split(maxsplit=4) == ["sg-web-extra-port", "phase", "1", "aws", drift.changes]
+    assert lines[row].split(maxsplit=5) == [
+        "sg-web-extra-port",
+        "phase",
+        "1",
+        "production",
+        "aws",
+        drift.changes,
+    ]
     assert lines[row + 1].strip() == "kills: sg.ec2_web.no_extra_ingress"
-    kinds = {line.split()[3] for line in lines[1::2]}
+    kinds = {line.split()[4] for line in lines[1::2]}
     assert kinds == {"aws", "host", "live", "inventory"}
+    assert {line.split()[3] for line in lines[1::2]} == {"production", "staging", "all"}
 
 
 def test_an_unknown_drift_names_the_closest_ids_and_how_to_list_them() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from conformance import contradictions
 from conformance.checks import Check, load_checks
 from conformance.reports.document import Coverage, DocResult, check_document, coverage
 from conformance.spec import load_spec, spec_path
@@ -18,6 +19,7 @@ from tests.conftest import ROOT, run_suite
 DOCUMENT = ROOT.parent / "shared" / "seeds" / "000_2b72c41eb6d740da.txt"
 SPEC = spec_path(1)
 SPEC_2 = spec_path(2)
+SPEC_3 = spec_path(3)
 
 pytestmark = pytest.mark.skipif(
     not DOCUMENT.exists(), reason=f"the architecture document is not beside the repo: {DOCUMENT}"
@@ -29,9 +31,12 @@ def _check(doc: Path = DOCUMENT, spec: Path = SPEC, phase: int = 1) -> dict[str,
     return {r.check.id: r for r in results}
 
 
-def _coverage(phase: int, checks: dict[str, Check[Any]] | None = None) -> Coverage:
+def _coverage(
+    phase: int, checks: dict[str, Check[Any]] | None = None, spec: Path | None = None
+) -> Coverage:
+    path = spec or spec_path(phase)
     results, document, specfile = check_document(
-        DOCUMENT, load_spec(phase), spec_path(phase), "production"
+        DOCUMENT, load_spec(phase, path), path, "production"
     )
     return coverage(document, specfile, results, checks or load_checks())
 
@@ -241,7 +246,6 @@ def test_phase_2_document_and_spec_agree_and_every_value_is_anchored() -> None:
     assert not any(section in v for v in gaps.not_in_spec for section in PHASE_2_SECTIONS)
     assert sorted({v.split("(not checked: ")[1] for v in gaps.not_in_spec}) == [
         '"CloudWatch Metrics": AWS publishes the ECS, ALB and RDS metrics itself)',
-        '"None": Phase 2 has no tracing to check)',
         "Migration Triggers are business thresholds, not infrastructure values)",
         "a cost estimate, not checkable against the infrastructure)",
     ]
@@ -380,8 +384,251 @@ def test_pytest_phase_2_with_the_shipped_document_passes(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "7 passed" in done.stdout
-    assert "documented values with no spec value (so no check): 7 (7 by design)" in done.stdout
+    assert "documented values with no spec value (so no check): 6 (6 by design)" in done.stdout
     assert "documented values in the spec that no check verifies: 1 (1 by design)" in done.stdout
+
+
+PHASE_3_CHECKS = {
+    "doc.phase_tables",
+    "doc.subnets",
+    "doc.staging",
+    "doc.database",
+    "doc.search",
+    "doc.cache",
+    "doc.web_hosting",
+    "doc.alarms",
+    "doc.monitoring",
+    "doc.tags",
+    "doc.sections",
+}
+
+
+def test_phase_3_document_and_spec_agree_for_staging_and_production() -> None:
+    results = _check(spec=SPEC_3, phase=3)
+    assert {i: r.outcome for i, r in results.items()} == dict.fromkeys(PHASE_3_CHECKS, "passed")
+    search = {a.subject: a for a in results["doc.search"].agreements}
+    # The Staging column is staging's value, the Production column production's.
+    staging, production = search["search.nodes [staging]"], search["search.nodes [production]"]
+    assert (staging.documented, staging.specified) == (1, 1)
+    assert "environments.staging.search.nodes" in staging.spec
+    assert (production.documented, production.specified) == (3, 3)
+    assert "environments.production.search.nodes" in production.spec
+    # "> 80% max" is no number: 80% of db.r6g.large's 1802 default connections, rounded down.
+    alarms = {a.subject: a for a in results["doc.alarms"].agreements}
+    connections = alarms["alarms.alarms.rds-connections.threshold [production]"]
+    assert (connections.documented, connections.specified, connections.ok) == (1441, 1441, True)
+    assert "80% of 1802 max connections on db.r6g.large" in connections.document
+    # Key Changes' "OpenSearch (t3.small.search)" agrees with staging, not with production.
+    key_changes = [
+        a
+        for a in results["doc.phase_tables"].agreements
+        if a.subject == "search.instance_type [staging]"
+    ]
+    assert [a.documented for a in key_changes] == ["t3.small.search"]
+
+
+def test_phase_3_search_in_key_changes_is_reported_as_a_contradiction_for_production() -> None:
+    spec = load_spec(3)
+    found = contradictions.find(spec.environment("production"))
+    assert [c.sections for c in found] == [
+        (
+            "Phase 3 — Scale > Key Changes from Phase 2",
+            "Phase 3 — Scale > OpenSearch Configuration",
+        )
+    ]
+    assert "t3.small.search" in found[0].detail and "r6g.large.search" in found[0].detail
+    assert contradictions.find(spec.environment("staging")) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "check", "subject", "environment"),
+    [
+        ("| Nodes | 1 | 3 |", "| Nodes | 2 | 3 |", "doc.search", "search.nodes", "staging"),
+        ("| Nodes | 1 | 3 |", "| Nodes | 1 | 4 |", "doc.search", "search.nodes", "production"),
+        (
+            "| Backup Retention | 7 days | 30 days |",
+            "| Backup Retention | 14 days | 30 days |",
+            "doc.database",
+            "database.backup_retention_days",
+            "staging",
+        ),
+        (
+            "| Backup Retention | 7 days | 30 days |",
+            "| Backup Retention | 7 days | 35 days |",
+            "doc.database",
+            "database.backup_retention_days",
+            "production",
+        ),
+        (
+            "| Nodes | 1 | 2 (cluster) |",
+            "| Nodes | 1 | 3 (cluster) |",
+            "doc.cache",
+            "cache.nodes",
+            "production",
+        ),
+        (
+            "│  │db.t3.medium │",
+            "│  │db.t3.large  │",
+            "doc.staging",
+            "database.instance_class",
+            "staging",
+        ),
+        (
+            "| Staging | 2 | No |",
+            "| Staging | 2 | Yes |",
+            "doc.web_hosting",
+            "cdn.distribution",
+            "staging",
+        ),
+        (
+            "| cache.r6g.large, 2-node cluster |",
+            "| cache.r6g.xlarge, 2-node cluster |",
+            "doc.phase_tables",
+            "cache.node_type",
+            "production",
+        ),
+        (
+            "| > 1s for 5 min |",
+            "| > 2s for 5 min |",
+            "doc.alarms",
+            "alarms.alarms.alb-p95-latency.threshold",
+            "production",
+        ),
+        (
+            "| > 80% max for 5 min |",
+            "| > 75% max for 5 min |",
+            "doc.alarms",
+            "alarms.alarms.rds-connections.threshold",
+            "production",
+        ),
+        (
+            "| AWS X-Ray (5% sampling) |",
+            "| AWS X-Ray (10% sampling) |",
+            "doc.monitoring",
+            "tracing.sampling_rate",
+            "production",
+        ),
+        (
+            "`Environment`: dev/staging/prod",
+            "`Environment`: dev/stage/prod",
+            "doc.tags",
+            "tags.required.Environment",
+            "staging",
+        ),
+    ],
+)
+def test_one_phase_3_value_edited_in_the_document_fails_naming_both_lines(
+    tmp_path: Path, old: str, new: str, check: str, subject: str, environment: str
+) -> None:
+    doc, line = _edit(DOCUMENT, tmp_path, old, new)
+    results = _check(doc=doc, spec=SPEC_3, phase=3)
+    assert {i for i, r in results.items() if r.outcome != "passed"} == {check}
+    report = results[check].describe()
+    assert f"{doc}:{line}" in report
+    assert f"{subject} [{environment}]" in report
+    assert re.search(rf"specs/phase-3\.yaml:\d+ environments\.{environment}\.{subject}", report)
+    other = "production" if environment == "staging" else "staging"
+    assert f"environments.{other}." not in report, report
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "failed", "subject", "environment"),
+    [
+        (
+            "      instance_type: t3.small.search\n      nodes: 1\n",
+            "      instance_type: t3.small.search\n      nodes: 2\n",
+            {"doc.search"},
+            "search.nodes",
+            "staging",
+        ),
+        (
+            "      instance_type: r6g.large.search\n      nodes: 3\n",
+            "      instance_type: r6g.large.search\n      nodes: 5\n",
+            {"doc.search"},
+            "search.nodes",
+            "production",
+        ),
+        (
+            "            value: 1441\n",
+            "            value: 1500\n",
+            {"doc.alarms"},
+            "alarms.alarms.rds-connections.threshold",
+            "production",
+        ),
+        # The class the connection threshold is derived from: 80% of db.r6g.xlarge's is 2883.
+        (
+            "      instance_class: db.r6g.large\n",
+            "      instance_class: db.r6g.xlarge\n",
+            {"doc.database", "doc.phase_tables", "doc.alarms"},
+            "database.instance_class",
+            "production",
+        ),
+    ],
+)
+def test_one_phase_3_value_edited_in_the_spec_fails_naming_both(
+    tmp_path: Path, old: str, new: str, failed: set[str], subject: str, environment: str
+) -> None:
+    spec, _ = _edit(SPEC_3, tmp_path, old, new)
+    results = _check(spec=spec, phase=3)
+    assert {i for i, r in results.items() if r.outcome != "passed"} == failed
+    report = "\n".join(results[check].describe() for check in sorted(failed))
+    assert f"{subject} [{environment}]" in report
+    assert f"{DOCUMENT}:" in report
+    assert re.search(rf"{re.escape(str(spec))}:\d+ environments\.{environment}\.{subject}", report)
+
+
+def test_phase_3_coverage_both_ways_per_environment() -> None:
+    gaps = _coverage(3)
+    assert gaps.unanchored == []
+    assert set(gaps.environments) == {"production", "staging"}
+    # Every cell of the Phase 3 tables, of its column of the shared tables, and of the tracing,
+    # alarm and tag bullets is compared or listed with the phase file's reason.
+    assert [v for v in gaps.not_in_spec if "(not checked: " not in v] == []
+    listed = "\n".join(gaps.not_in_spec)
+    for reason in (
+        "(Distributed Tracing (Phase 3+)): Service map visualization (not checked: ",
+        "(Distributed Tracing (Phase 3+)): Latency analysis by segment (not checked: ",
+        "(Distributed Tracing (Phase 3+)): All services instrumented with AWS X-Ray SDK (not ",
+        "(CloudWatch Alarms (Phase 3+)): PagerDuty for critical alarms",
+        "(CloudWatch Alarms (Phase 3+)): Slack for warning alarms",
+        "(Phase 3 → Phase 4 Migration Triggers): Active registered users",
+        "(Deployment Phases Overview): 3 | ~Cost/mo: $2,300-2,900* (not checked: ",
+    ):
+        assert reason in listed
+    for anchored in ("OpenSearch Configuration", "ElastiCache Redis", "Key Changes", "Tracing |"):
+        assert anchored not in listed
+    assert all("(not verified: " in v for v in gaps.unchecked), gaps.unchecked
+    for name, env in gaps.environments.items():
+        assert env.not_in_spec == [] and env.unanchored == []
+        assert all(f" environments.{name}." in v for v in env.unchecked)
+    assert gaps.as_json()["environments"]["staging"]["checks_without_document_anchor"] == []
+
+
+def test_phase_3_coverage_lists_an_unanchored_cell_under_its_environment(tmp_path: Path) -> None:
+    # Both columns of the OpenSearch table share their rows: without the Nodes anchor, each
+    # environment lists its own cell.
+    spec, _ = _edit(SPEC_3, tmp_path, "        Nodes: {spec: search.nodes, read: number}\n", "")
+    gaps = _coverage(3, spec=spec)
+    staging, production = gaps.environments["staging"], gaps.environments["production"]
+    assert [v.split("): ", 1)[-1] for v in staging.not_in_spec] == ["Nodes | Staging: 1"]
+    assert [v.split("): ", 1)[-1] for v in production.not_in_spec] == ["Nodes | Production: 3"]
+    assert "staging: 1 documented values with no spec value" in "\n".join(gaps.lines())
+
+
+def test_pytest_phase_3_with_the_shipped_document_passes_for_either_environment(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(DOCUMENT, tmp_path / "architecture.md")
+    done = run_suite(
+        "specs/phase-3.yaml",
+        "--phase=3",
+        "--environment=staging",
+        f"--architecture-doc={tmp_path / 'architecture.md'}",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(PHASE_3_CHECKS)} passed" in done.stdout
+    assert "checks without a document anchor: 0" in done.stdout
+    assert "\nstaging: 0 documented values with no spec value" in done.stdout
 
 
 def test_a_missing_architecture_doc_is_a_usage_error(tmp_path: Path) -> None:

@@ -11,8 +11,6 @@ from conformance.contradictions import find
 from conformance.errors import UsageError
 from conformance.spec import Documented, load_spec
 
-DATA = Path(__file__).parent / "data"
-
 
 def _leaves(node: object) -> list[Documented[object]]:
     if isinstance(node, Documented):
@@ -49,7 +47,7 @@ def test_a_value_can_cite_another_section() -> None:
 
 
 def test_the_model_expresses_phase_3_with_staging_and_production() -> None:
-    spec = load_spec(3, DATA / "phase-3-sample.yaml")
+    spec = load_spec(3)
     staging, production = spec.environment("staging"), spec.environment("production")
     assert staging.database and production.database
     assert (staging.database.instance_class.value, production.database.instance_class.value) == (

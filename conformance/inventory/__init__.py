@@ -313,6 +313,14 @@ def failure_of(
         return classify(service, exc, emulator)
     if isinstance(exc, ConformanceError):  # the guard's refusal already names the operation
         return CollectionFailure(service=service, kind="error", message=one_line(exc))
+    if isinstance(exc, NotImplementedError) and last_call:
+        # In-process moto raises this for an operation it does not implement (X-Ray sampling
+        # rules, Cost Explorer's tag list): the target cannot serve it, which is not a verdict.
+        return CollectionFailure(
+            service=service,
+            kind="unsupported",
+            message=f"{emulator or 'this target'} does not implement {last_call}: {one_line(exc)}",
+        )
     where = f"{last_call} failed" if last_call else f"collecting {service} failed"
     kind: FailureKind = "unreachable" if isinstance(exc, UNREACHABLE) else "error"
     return CollectionFailure(
@@ -350,16 +358,24 @@ def classify(service: str, exc: ClientError, emulator: str | None = None) -> Col
             message=f"{action} throttled: still throttled after botocore's retries "
             f"({code}: {message})",
         )
-    if status == 501 or cannot_serve(exc):
+    if status == 501 or cannot_serve(exc) or (status in (404, 500) and code == str(status)):
+        # An error with no code of its own but its HTTP status is not an AWS error document:
+        # the target has no handler for the operation (moto answers 404 for X-Ray's sampling
+        # rules, a moto server 500 for what it does not implement). AWS always names its code.
         return CollectionFailure(
             service=service,
             kind="unsupported",
             message=f"{emulator or 'this target'} does not serve {service}: "
-            f"{action} answered {status} {code}: {message}",
+            f"{action} answered {status} {code}: {_unserved(message)}",
         )
     return CollectionFailure(
         service=service, kind="error", message=f"{action} failed: {code}: {message}"
     )
+
+
+def _unserved(message: str) -> str:
+    """A target's refusal as one short line (a moto server answers with an HTML page)."""
+    return "an HTML error page" if message.lstrip().lower().startswith("<!doctype") else message
 
 
 def tags_of(items: list[dict[str, str]] | None) -> dict[str, str]:

@@ -1,10 +1,17 @@
-"""CloudWatch: the metric alarms and the tags of the project's alarms; the dashboards (Phase 2+)."""
+"""CloudWatch: the metric alarms and the tags of the project's alarms; the dashboards (Phase 2+).
+
+A metric-math alarm (Phase 3's 5XX error *rate*) has no metric of its own: DescribeAlarms gives
+its queries instead, each a metric (namespace, name, dimensions, statistic, period) or an
+expression over the other queries' ids. They are kept as :class:`MetricQuery` rows, and the
+alarm's period is its queries' period, so that a check reads "100 * 5XX / RequestCount of this
+load balancer, over 5 minutes" from the same fields as a plain alarm.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from conformance.aws import Clients
 from conformance.inputs import Inputs
@@ -12,6 +19,19 @@ from conformance.inventory import Section, Tagged, tags_of
 
 if TYPE_CHECKING:
     from conformance.spec import EnvironmentSpec
+
+
+class MetricQuery(BaseModel):
+    """One query of a metric-math alarm: a metric, or an expression over other queries' ids."""
+
+    id: str
+    expression: str | None
+    namespace: str | None
+    metric: str | None
+    dimensions: dict[str, str]
+    statistic: str | None
+    period: int | None
+    returned: bool  # the query whose value the alarm compares with its threshold
 
 
 class Alarm(BaseModel):
@@ -29,6 +49,12 @@ class Alarm(BaseModel):
     actions_enabled: bool
     alarm_actions: list[str]
     tags: dict[str, str] | None  # read for the project's alarms only; None for any other alarm
+    queries: list[MetricQuery] = Field(default_factory=list)  # a metric-math alarm's; else none
+
+    @property
+    def account(self) -> str:
+        """The account the alarm is in (from its ARN)."""
+        return self.arn.split(":")[4]
 
 
 class CloudwatchInventory(Section):
@@ -40,7 +66,7 @@ class CloudwatchInventory(Section):
         return [
             Tagged(resource=f"alarm {a.name}", tags=a.tags)
             for a in self.alarms
-            if a.tags is not None
+            if a.tags is not None and _belongs(a.name, a.alarm_actions, inputs)
         ]
 
     @classmethod
@@ -57,22 +83,34 @@ class CloudwatchInventory(Section):
             if _is_project_alarm(raw, inputs):
                 listed = cloudwatch.list_tags_for_resource(ResourceARN=raw["AlarmArn"])
                 tags = tags_of(listed.get("Tags"))
-            alarms.append(_alarm(raw, tags))
+            alarms.append(alarm_from(raw, tags))
         return cls(alarms=alarms)
 
 
 def _is_project_alarm(raw: dict[str, Any], inputs: Inputs) -> bool:
-    """Named with the project's prefix (the IaC convention) or notifying its alarm topic: only
-    for these is a per-alarm tag read made, so an account with many alarms costs no more."""
-    topic = inputs.name("alarm-topic")
-    notifies_topic = any(
-        action.split(":")[2:3] == ["sns"] and action.rsplit(":", 1)[-1] == topic
-        for action in raw.get("AlarmActions", [])
+    """Named with the project's prefix (the IaC convention) or notifying the alarm topic of an
+    environment the collection serves: only for these is a per-alarm tag read made, so an
+    account with many alarms costs no more."""
+    return raw["AlarmName"].startswith(f"{inputs.project}-") or any(
+        _notifies(raw.get("AlarmActions", []), env.name("alarm-topic"))
+        for env in inputs.each_environment()
     )
-    return notifies_topic or raw["AlarmName"].startswith(f"{inputs.project}-")
 
 
-def _alarm(raw: dict[str, Any], tags: dict[str, str] | None) -> Alarm:
+def _belongs(name: str, actions: list[str], inputs: Inputs) -> bool:
+    """Whether a project alarm is this environment's: named under its prefix, or (named
+    otherwise) notifying its alarm topic."""
+    if name.startswith(f"{inputs.project}-"):
+        return inputs.owns(name)
+    return _notifies(actions, inputs.name("alarm-topic"))
+
+
+def _notifies(actions: list[str], topic: str) -> bool:
+    return any(a.split(":")[2:3] == ["sns"] and a.rsplit(":", 1)[-1] == topic for a in actions)
+
+
+def alarm_from(raw: dict[str, Any], tags: dict[str, str] | None) -> Alarm:
+    queries = [_query(q) for q in raw.get("Metrics") or []]
     return Alarm(
         name=raw["AlarmName"],
         arn=raw["AlarmArn"],
@@ -82,13 +120,36 @@ def _alarm(raw: dict[str, Any], tags: dict[str, str] | None) -> Alarm:
         statistic=raw.get("Statistic") or raw.get("ExtendedStatistic"),
         comparison=raw["ComparisonOperator"],
         threshold=raw.get("Threshold"),
-        period=raw.get("Period"),
+        period=raw.get("Period") or _queries_period(queries),
         evaluation_periods=raw["EvaluationPeriods"],
         datapoints_to_alarm=raw.get("DatapointsToAlarm"),
         actions_enabled=bool(raw.get("ActionsEnabled", True)),
         alarm_actions=raw.get("AlarmActions", []),
         tags=tags,
+        queries=queries,
     )
+
+
+def _query(raw: dict[str, Any]) -> MetricQuery:
+    stat = raw.get("MetricStat") or {}
+    metric = stat.get("Metric") or {}
+    return MetricQuery(
+        id=raw["Id"],
+        expression=raw.get("Expression"),
+        namespace=metric.get("Namespace"),
+        metric=metric.get("MetricName"),
+        dimensions={d["Name"]: d["Value"] for d in metric.get("Dimensions", [])},
+        statistic=stat.get("Stat"),
+        period=raw.get("Period") or stat.get("Period"),
+        returned=bool(raw.get("ReturnData", True)),
+    )
+
+
+def _queries_period(queries: list[MetricQuery]) -> int | None:
+    """A metric-math alarm's period: its returned query's, else the one its metrics share."""
+    returned = next((q.period for q in queries if q.returned and q.period), None)
+    periods = {q.period for q in queries if q.metric is not None and q.period}
+    return returned or (periods.pop() if len(periods) == 1 else None)
 
 
 class Dashboard(BaseModel):

@@ -26,6 +26,8 @@ class DynamoDbInventory(Section):
     lock_table: Table | None
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
+        if inputs.environment != "production":
+            return []  # the account holds it once, for every environment: production's
         table = self.lock_table
         return [Tagged(resource=f"dynamodb table {table.name}", tags=table.tags)] if table else []
 

@@ -26,6 +26,8 @@ class EcrInventory(Section):
     repositories: list[Repository]
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
+        if inputs.environment != "production":
+            return []  # the account holds it once, for every environment: production's
         return [
             Tagged(resource=f"ecr repository {r.name}", tags=r.tags)
             for r in self.repositories

@@ -1,5 +1,8 @@
 """ECS: the clusters, each cluster's services, and the task definitions those services run.
 
+Every cluster of the region is listed (staging's and production's alike), so nothing is asked
+for by name; a check and ``tagged`` pick their environment's cluster by its name.
+
 Container environment values are recorded only where the variable's name does not look like a
 secret (a password or key in plain ``environment`` is already a finding, but the evidence must
 not repeat it), and scrubbed of credentials in URLs and connection strings; ``secrets`` are
@@ -104,7 +107,8 @@ class EcsInventory(Section):
         return next((t for t in self.task_definitions if t.arn == arn), None)
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
-        """The project's cluster, its services and the task definitions they run."""
+        """The environment's cluster (by its exact name: staging has a cluster of its own), its
+        services and the task definitions they run."""
         cluster = self.cluster(inputs.name("ecs-cluster"))
         if cluster is None:
             return []

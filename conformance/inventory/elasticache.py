@@ -1,9 +1,10 @@
 """ElastiCache (Phase 2+): the Redis replication groups, their node clusters and subnet groups.
 
-A replication group reports its engine, node type, Multi-AZ and member clusters; where its nodes
-sit (subnet group) and which security groups guard them are attributes of each member cluster,
-so both are read: DescribeReplicationGroups and DescribeCacheClusters once each, tags only for
-the project's replication group.
+A replication group reports its engine, node type, Multi-AZ, encryption and member clusters;
+where its nodes sit (subnet group) and which security groups guard them are attributes of each
+member cluster, so both are read: DescribeReplicationGroups and DescribeCacheClusters once each,
+tags only for the replication group of each environment the collection serves (Phase 3: staging's
+and production's).
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ class ReplicationGroup(BaseModel):
     multi_az: bool
     automatic_failover: str
     member_clusters: list[str]
-    tags: dict[str, str] | None  # read for the project's replication group only
+    # None when the answer does not report them (AWS always does for Redis).
+    encryption_at_rest: bool | None = None
+    encryption_in_transit: bool | None = None
+    tags: dict[str, str] | None  # read for the environments' replication groups only
 
 
 class CacheSubnetGroup(BaseModel):
@@ -79,11 +83,12 @@ class ElasticacheInventory(Section):
         return next((g for g in self.subnet_groups if g.name == name), None)
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
-        return [
-            Tagged(resource=f"elasticache-replication-group {g.id}", tags=g.tags)
-            for g in self.replication_groups
-            if g.tags is not None
-        ]
+        """The environment's replication group, by its exact name (the collection may have read
+        another environment's tags too)."""
+        group = self.replication_group(inputs.name("cache"))
+        if group is None or group.tags is None:
+            return []
+        return [Tagged(resource=f"elasticache-replication-group {group.id}", tags=group.tags)]
 
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
@@ -93,11 +98,11 @@ class ElasticacheInventory(Section):
             paginator = elasticache.get_paginator(operation)
             return [item for page in paginator.paginate() for item in page[key]]
 
-        project = inputs.name("cache")
+        ours = {environment.name("cache") for environment in inputs.each_environment()}
         groups = []
         for raw in pages("describe_replication_groups", "ReplicationGroups"):
             tags = None
-            if raw["ReplicationGroupId"] == project:
+            if raw["ReplicationGroupId"] in ours:
                 listed = elasticache.list_tags_for_resource(ResourceName=raw["ARN"])
                 tags = tags_of(listed.get("TagList"))
             groups.append(_replication_group(raw, tags))
@@ -125,6 +130,8 @@ def _replication_group(raw: dict[str, Any], tags: dict[str, str] | None) -> Repl
         multi_az=raw.get("MultiAZ") == "enabled",
         automatic_failover=raw.get("AutomaticFailover", ""),
         member_clusters=raw.get("MemberClusters", []),
+        encryption_at_rest=raw.get("AtRestEncryptionEnabled"),
+        encryption_in_transit=raw.get("TransitEncryptionEnabled"),
         tags=tags,
     )
 

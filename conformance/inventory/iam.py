@@ -36,6 +36,8 @@ class IamInventory(Section):
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
         """The deploy role(s); the OIDC provider is account-wide, shared by every repository."""
+        if inputs.environment != "production":
+            return []  # the account holds it once, for every environment: production's
         return [
             Tagged(resource=f"iam role {r.name}", tags=r.tags)
             for r in self.roles

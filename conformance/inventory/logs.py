@@ -23,10 +23,11 @@ class LogsInventory(Section):
     groups: list[LogGroup]
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
+        """The log groups under the environment's ``/<prefix>/``."""
         return [
             Tagged(resource=f"log group {g.name}", tags=g.tags)
             for g in self.groups
-            if g.tags is not None
+            if g.tags is not None and g.name.startswith(f"/{inputs.prefix}/")
         ]
 
     @classmethod
@@ -40,7 +41,10 @@ class LogsInventory(Section):
         groups = []
         for g in found:
             arn = g.get("logGroupArn") or g["arn"].removesuffix(":*")
-            project = g["logGroupName"].startswith(f"/{inputs.project}/")
+            project = any(
+                g["logGroupName"].startswith(f"/{scoped.prefix}/")
+                for scoped in inputs.each_environment()
+            )
             groups.append(
                 LogGroup(
                     name=g["logGroupName"],

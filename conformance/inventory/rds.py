@@ -25,7 +25,8 @@ class DbInstance(BaseModel):
     read_replica_ids: list[str]
     replica_source: str | None  # set on a read replica: the identifier (or ARN) it replicates
     backup_retention_days: int
-    performance_insights: bool
+    # None when the answer lacks PerformanceInsightsEnabled: AWS always reports it, moto never.
+    performance_insights: bool | None
     publicly_accessible: bool
     subnet_group: str | None
     subnet_ids: list[str]
@@ -59,7 +60,8 @@ class RdsInventory(Section):
         return sorted(named | set(primary.read_replica_ids))
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
-        """The project's database and its read replicas; other instances are not ours."""
+        """The environment's database and its read replicas, by the database's exact name:
+        another environment's database (and its replicas) is not this environment's."""
         primary = self.instance(inputs.name("db"))
         if primary is None:
             return []
@@ -105,8 +107,8 @@ def _instance(i: dict[str, Any]) -> DbInstance:
         read_replica_ids=i.get("ReadReplicaDBInstanceIdentifiers", []),
         replica_source=i.get("ReadReplicaSourceDBInstanceIdentifier"),
         backup_retention_days=i.get("BackupRetentionPeriod", 0),
-        # Absent reads as off (moto never reports the flag: see fixtures/drifts/database.py).
-        performance_insights=bool(i.get("PerformanceInsightsEnabled")),
+        # Absent is not "off": the target did not say (rds.performance_insights is then skipped).
+        performance_insights=i.get("PerformanceInsightsEnabled"),
         publicly_accessible=bool(i.get("PubliclyAccessible")),
         subnet_group=group.get("DBSubnetGroupName"),
         subnet_ids=[s["SubnetIdentifier"] for s in group.get("Subnets", [])],

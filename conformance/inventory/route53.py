@@ -33,6 +33,8 @@ class Route53Inventory(Section):
     tags: dict[str, str]  # the tags of that zone
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
+        if inputs.environment != "production":
+            return []  # the account holds it once, for every environment: production's
         if self.zone is None:
             return []
         return [Tagged(resource=f"hosted zone {self.zone.name} ({self.zone.id})", tags=self.tags)]

@@ -38,7 +38,17 @@ class S3Inventory(Section):
     buckets: dict[str, Bucket]  # the project's documented buckets that exist, by name
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
-        return [Tagged(resource=f"s3 bucket {b.name}", tags=b.tags) for b in self.buckets.values()]
+        """The environment's documented buckets (the state bucket is production's)."""
+        own = {
+            inputs.name(r)
+            for r in _roles()
+            if inputs.environment == "production" or not inputs.shared(r)
+        }
+        return [
+            Tagged(resource=f"s3 bucket {b.name}", tags=b.tags)
+            for b in self.buckets.values()
+            if b.name in own
+        ]
 
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
@@ -48,7 +58,9 @@ class S3Inventory(Section):
             for page in s3.get_paginator("list_buckets").paginate()
             for b in page.get("Buckets", [])
         ]
-        documented = [inputs.name(f"bucket.{role}") for role in BUCKET_ROLES]
+        documented = list(
+            dict.fromkeys(scoped.name(r) for scoped in inputs.each_environment() for r in _roles())
+        )
         buckets = {name: _bucket(s3, name) for name in documented if name in names}
         return cls(names=sorted(names), buckets=buckets)
 
@@ -80,3 +92,7 @@ def _configuration(operation: Any, name: str) -> dict[str, Any] | None:
             return None
         raise
     return response
+
+
+def _roles() -> list[str]:
+    return [f"bucket.{role}" for role in BUCKET_ROLES]

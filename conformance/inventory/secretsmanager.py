@@ -23,12 +23,12 @@ class SecretsManagerInventory(Section):
     secrets: list[Secret]  # ListSecrets omits secrets scheduled for deletion
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
-        """The secrets under the project's ``<project>/`` prefix or named by an override."""
-        overrides = {v for k, v in inputs.names.items() if k.startswith("secret.")}
+        """The secrets under the environment's ``<prefix>/`` or named by its overrides."""
+        overrides = {v for k, v in inputs.overrides.items() if k.startswith("secret.")}
         return [
             Tagged(resource=f"secret {s.name}", tags=s.tags)
             for s in self.secrets
-            if s.name.startswith(f"{inputs.project}/") or s.name in overrides
+            if s.name.startswith(f"{inputs.prefix}/") or s.name in overrides
         ]
 
     @classmethod

@@ -1,4 +1,5 @@
-"""SNS: topics, their subscriptions, and the tags of the project's alarm topic.
+"""SNS: topics, their subscriptions (each with its protocol: Phase 3's critical alarms reach an
+SMS one, every alarm an email one), and the tags of each environment's alarm topic.
 
 Subscription endpoints of the person-addressed protocols (email, SMS) are masked when collected,
 so no address reaches a failure message or the evidence.
@@ -21,7 +22,7 @@ PENDING = "PendingConfirmation"
 class Topic(BaseModel):
     arn: str
     name: str
-    tags: dict[str, str] | None  # read for the project's alarm topic only
+    tags: dict[str, str] | None  # read for the environments' alarm topics only
 
 
 class Subscription(BaseModel):
@@ -40,11 +41,15 @@ class SnsInventory(Section):
     def topic(self, name: str) -> Topic | None:
         return next((t for t in self.topics if t.name == name), None)
 
+    def subscriptions_of(self, topic_arns: list[str]) -> list[Subscription]:
+        return [s for s in self.subscriptions if s.topic_arn in topic_arns]
+
     def tagged(self, inputs: Inputs) -> list[Tagged]:
+        """This environment's alarm topic."""
         return [
             Tagged(resource=f"sns-topic {t.name}", tags=t.tags)
             for t in self.topics
-            if t.tags is not None
+            if t.tags is not None and t.name == inputs.name("alarm-topic")
         ]
 
     @classmethod
@@ -55,12 +60,12 @@ class SnsInventory(Section):
             for page in sns.get_paginator("list_topics").paginate()
             for t in page["Topics"]
         ]
-        project_topic = inputs.name("alarm-topic")
+        alarm_topics = {env.name("alarm-topic") for env in inputs.each_environment()}
         topics = []
         for arn in arns:
             name = arn.rsplit(":", 1)[-1]
             tags = None
-            if name == project_topic:
+            if name in alarm_topics:
                 tags = tags_of(sns.list_tags_for_resource(ResourceArn=arn).get("Tags"))
             topics.append(Topic(arn=arn, name=name, tags=tags))
         return cls(

@@ -29,14 +29,18 @@ class SqsInventory(Section):
     queues: dict[str, Queue]  # the project's documented queues and DLQs that exist, by name
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
-        return [Tagged(resource=f"sqs queue {q.name}", tags=q.tags) for q in self.queues.values()]
+        """The environment's documented queues and dead-letter queues."""
+        own = set(_documented(inputs))
+        return [
+            Tagged(resource=f"sqs queue {q.name}", tags=q.tags)
+            for q in self.queues.values()
+            if q.name in own
+        ]
 
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         sqs = clients.client("sqs")
-        documented = [
-            inputs.name(f"{kind}.{q}") for q in inputs.queues for kind in ("queue", "dlq")
-        ]
+        documented = [n for scoped in inputs.each_environment() for n in _documented(scoped)]
         # Listed by name prefix: an account may hold far more queues than the project's. A
         # documented name outside the project's prefix (a name override) is listed by itself.
         prefixes = {inputs.project} | {n for n in documented if not n.startswith(inputs.project)}
@@ -60,6 +64,11 @@ class SqsInventory(Section):
                 tags=sqs.list_queue_tags(QueueUrl=by_name[name]).get("Tags", {}),
             )
         return cls(names=sorted(by_name), queues=queues)
+
+
+def _documented(inputs: Inputs) -> list[str]:
+    """The environment's queue and dead-letter queue names."""
+    return [inputs.name(f"{kind}.{q}") for q in inputs.queues for kind in ("queue", "dlq")]
 
 
 def _queue_urls(sqs: Any, prefix: str) -> list[str]:

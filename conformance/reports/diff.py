@@ -24,7 +24,7 @@ from typing import Any
 
 from conformance.console import emit
 from conformance.errors import ExitCode, UsageError
-from conformance.evidence import load, not_run, verdict
+from conformance.evidence import environments_of, label, load, not_run, verdict
 from conformance.reports.matrix import show
 
 FAILING = frozenset({"failed", "error"})
@@ -122,8 +122,8 @@ class Drift:
 def compare(old: dict[str, Any], new: dict[str, Any]) -> Drift:
     drift = Drift(interrupted=bool(new.get("interrupted")))
     old_ids, new_ids = generated_values(old), generated_values(new)
-    before = {r["id"]: r for r in old.get("results", [])}
-    after = {r["id"]: r for r in new.get("results", [])}
+    before = {label(r): r for r in old.get("results", [])}
+    after = {label(r): r for r in new.get("results", [])}
     for check_id, result in after.items():
         previous = before.get(check_id)
         was = previous["outcome"] if previous else "absent"
@@ -227,11 +227,11 @@ def render(drift: Drift, old: dict[str, Any], new: dict[str, Any]) -> str:
     def run(evidence: dict[str, Any]) -> str:
         return (
             f"{evidence.get('target')} · phase {evidence.get('phase')} · "
-            f"{evidence.get('environment')} · {evidence.get('started')}"
+            f"{environments_of(evidence)} · {evidence.get('started')}"
         )
 
     lines = [f"old: {run(old)} · {verdict(old)}", f"new: {run(new)} · {verdict(new)}"]
-    if (old.get("phase"), old.get("environment")) != (new.get("phase"), new.get("environment")):
+    if (old.get("phase"), environments_of(old)) != (new.get("phase"), environments_of(new)):
         lines.append("note: the two runs check different phases or environments")
     if drift.interrupted:
         missing = len(not_run(new.get("results", [])))

@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.evidence import OUTCOMES, count_line, counts, not_run, replace_together, verdict
+from conformance.evidence import (
+    OUTCOMES,
+    count_line,
+    counts,
+    environments_of,
+    label,
+    not_run,
+    replace_together,
+    verdict,
+)
 
 MARKDOWN_FILE = "conformance.md"
 HTML_FILE = "conformance.html"
@@ -43,7 +52,7 @@ NOT_APPLICABLE = "not applicable:"  # how a check the phase does not document sa
 
 def not_applicable_section(evidence: dict[str, Any]) -> str:
     """Where the checks of other phases are listed: after every documented value, together."""
-    return f"Not applicable to phase {evidence.get('phase')} ({evidence.get('environment')})"
+    return f"Not applicable to phase {evidence.get('phase')} ({environments_of(evidence)})"
 
 
 def rows(evidence: dict[str, Any]) -> list[Row]:
@@ -60,7 +69,7 @@ def rows(evidence: dict[str, Any]) -> list[Row]:
                     (result.get("section") or "(no document section)")
                     if applies
                     else not_applicable_section(evidence),
-                    result["id"],
+                    label(result),
                     result.get("title", ""),
                     "—",
                     "—",
@@ -80,7 +89,7 @@ def rows(evidence: dict[str, Any]) -> list[Row]:
             out.append(
                 Row(
                     c.get("section") or result.get("section") or "(no document section)",
-                    result["id"],
+                    label(result),
                     c["subject"],
                     show(c.get("expected")),
                     show(c.get("actual")),
@@ -134,7 +143,7 @@ def failures(evidence: dict[str, Any]) -> list[Failure]:
     skipped = {id(r) for r in not_run(evidence.get("results", []))}
     found = [
         Failure(
-            r["id"],
+            label(r),
             r.get("title", ""),
             str(r.get("severity", "")),
             r["outcome"],
@@ -162,7 +171,7 @@ def failures(evidence: dict[str, Any]) -> list[Failure]:
         if r["outcome"] in FAILING:
             found.append(
                 Failure(
-                    r["id"],
+                    label(r),
                     r.get("title", ""),
                     "document",
                     r["outcome"],
@@ -189,7 +198,7 @@ def did_not_run(evidence: dict[str, Any]) -> dict[str, list[str]]:
     """The checks that ended without an outcome of their own, by reason."""
     grouped: dict[str, list[str]] = {}
     for r in not_run(evidence.get("results", [])):
-        grouped.setdefault(str(r.get("message", "")), []).append(r["id"])
+        grouped.setdefault(str(r.get("message", "")), []).append(label(r))
     return grouped
 
 
@@ -231,7 +240,7 @@ def provenance_facts(evidence: dict[str, Any]) -> list[tuple[str, str]]:
         ("Account", found.get("account") or "not stated by the target"),
         ("Regions", ", ".join(found.get("regions") or []) or "none read"),
         ("Phase", str(evidence.get("phase", ""))),
-        ("Environment", str(evidence.get("environment", ""))),
+        ("Environment", environments_of(evidence)),
         ("Started", str(evidence.get("started", ""))),
         ("Finished", str(evidence.get("finished", ""))),
         ("API calls", str((evidence.get("api_calls") or {}).get("count", 0))),
@@ -253,7 +262,7 @@ def interruption(evidence: dict[str, Any]) -> str | None:
 
 
 def _title(evidence: dict[str, Any]) -> str:
-    return f"Conformance · phase {evidence.get('phase')} · {evidence.get('environment')}"
+    return f"Conformance · phase {evidence.get('phase')} · {environments_of(evidence)}"
 
 
 def _expires(waiver: dict[str, Any], evidence: dict[str, Any]) -> str:
@@ -369,7 +378,7 @@ def markdown(evidence: dict[str, Any]) -> str:
                 if not a["ok"]:
                     lines.append(
                         _md_row(
-                            result["id"],
+                            label(result),
                             a["subject"],
                             f"{show(a['documented'])} at {a['document']}",
                             f"{show(a['specified'])} at {a['spec']}",
@@ -525,7 +534,7 @@ def page(evidence: dict[str, Any]) -> str:
         )
     for r in waived(evidence):
         parts.append(
-            f'<p class="waived">Waived: <code>{_e(r["id"])}</code> '
+            f'<p class="waived">Waived: <code>{_e(label(r))}</code> '
             f"[{_e(r.get('severity'))}] {_e(r.get('message', ''))}</p>"
         )
     facts = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in provenance_facts(evidence))
@@ -603,14 +612,15 @@ def page(evidence: dict[str, Any]) -> str:
             for a in result["comparisons"]:
                 if not a["ok"]:
                     body.append(
-                        f'<tr class="failed"><td>{_e(result["id"])}</td><td>{_e(a["subject"])}</td>'
+                        f'<tr class="failed"><td>{_e(label(result))}</td>'
+                        f"<td>{_e(a['subject'])}</td>"
                         f"<td>{_e(show(a['documented']))} at {_e(a['document'])}</td>"
                         f"<td>{_e(show(a['specified']))} at {_e(a['spec'])}</td>"
                         '<td class="outcome">FAILED</td></tr>'
                     )
             agreed = sum(1 for a in result["comparisons"] if a["ok"])
             body.append(
-                f'<tr class="{_e(result["outcome"])}"><td>{_e(result["id"])}</td>'
+                f'<tr class="{_e(result["outcome"])}"><td>{_e(label(result))}</td>'
                 f"<td>{_e(result['message'] or f'{agreed} values agree')}</td><td></td><td></td>"
                 f'<td class="outcome">{_e(result["outcome"].upper())}</td></tr>'
             )

@@ -1,8 +1,10 @@
 """The managed cache (Phase 2+): ElastiCache Redis's engine, node type, node count, Multi-AZ,
-and where its nodes sit.
+encryption (Phase 3) and where its nodes sit.
 
-The cache is the replication group named for the role ``cache``: its own values are declared;
-its subnet group and security groups, attributes of each node cluster, are relations.
+The cache is the replication group named for the role ``cache`` in the environment checked: its
+own values are declared; its subnet group and security groups, attributes of each node cluster,
+are relations. Phase 3's "2 (cluster)" is one replication group of a primary and a replica
+(cluster mode disabled), so the node count is the group's member clusters.
 """
 
 from __future__ import annotations
@@ -61,6 +63,25 @@ def _nodes(ctx: CheckContext, group: ReplicationGroup) -> int:
     return len(group.member_clusters)
 
 
+def _encryption(attribute: str, api_field: str) -> Callable[[CheckContext, ReplicationGroup], bool]:
+    """The group's ``attribute``; an answer without ``api_field`` cannot verify it."""
+
+    def reported(_ctx: CheckContext, group: ReplicationGroup) -> bool:
+        value = getattr(group, attribute)
+        if value is None:
+            raise NotCollected(
+                CollectionFailure(
+                    service="elasticache",
+                    kind="unsupported",
+                    message=f"not verifiable on this target: DescribeReplicationGroups reports "
+                    f"no {api_field} for {group.id}",
+                )
+            )
+        return bool(value)
+
+    return reported
+
+
 CACHE = Role(find=lambda ctx, _key: _group(ctx), label=lambda _key, g: f"replication group {g.id}")
 
 declare(
@@ -102,6 +123,28 @@ declare(
             subject="{resource} Multi-AZ",
             remediation="Set multi_az_enabled (and automatic failover) on the replication group "
             "to the documented value.",
+        ),
+        Value(
+            "cache.encryption_at_rest",
+            title="The cache is encrypted at rest as documented",
+            field="cache.encryption_at_rest",
+            role=CACHE,
+            attribute=_encryption("encryption_at_rest", "AtRestEncryptionEnabled"),
+            subject="{resource} encryption at rest",
+            severity="high",
+            remediation="Set at_rest_encryption_enabled on the replication group (it can only be "
+            "set at creation: create an encrypted group and move to it).",
+        ),
+        Value(
+            "cache.encryption_in_transit",
+            title="The cache encrypts traffic in transit (TLS) as documented",
+            field="cache.encryption_in_transit",
+            role=CACHE,
+            attribute=_encryption("encryption_in_transit", "TransitEncryptionEnabled"),
+            subject="{resource} encryption in transit",
+            severity="high",
+            remediation="Set transit_encryption_enabled on the replication group (and connect "
+            "with TLS: rediss://).",
         ),
     ],
     __name__,

@@ -5,8 +5,11 @@ groups are relations, judged by functions.
 
 RDS has no point-in-time-recovery switch: PITR is on whenever automated backups are retained
 (BackupRetentionPeriod > 0). So ``rds.pitr`` applies only where the document says PITR is
-enabled (Phase 2), and checks the retention is above 0. Phase 1's "PITR Disabled" contradicts its
-7-day retention (see ``conformance.contradictions``): there the retention is what is checked.
+enabled (Phase 2+), and checks the retention is above 0. Phase 1's "PITR Disabled" contradicts
+its 7-day retention (see ``conformance.contradictions``): there the retention is what is checked.
+
+The database is the instance with the environment's exact name, never one of its read replicas
+(which RDS describes alongside it); the replicas are counted by ``rds.read_replicas``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from conformance import locate
 from conformance.checks import CheckContext, ResourceMissing, check
 from conformance.declared import Role, Value, declare
+from conformance.inventory import CollectionFailure, NotCollected
 from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.rds import DbInstance, RdsInventory
 from conformance.spec import DatabaseSpec, EnvironmentSpec
@@ -46,6 +50,21 @@ def _db(ctx: CheckContext) -> DbInstance:
             (f"{i.identifier} ({i.engine}, {i.instance_class})" for i in rds.instances),
         )
     return found
+
+
+def _performance_insights(_ctx: CheckContext, instance: DbInstance) -> bool:
+    """Whether Performance Insights is on; a target that does not say (moto never reports
+    PerformanceInsightsEnabled, AWS always does) cannot verify it either way."""
+    if instance.performance_insights is None:
+        raise NotCollected(
+            CollectionFailure(
+                service="rds",
+                kind="unsupported",
+                message="not verifiable on this target: DescribeDBInstances reports no "
+                f"PerformanceInsightsEnabled for {instance.identifier}",
+            )
+        )
+    return instance.performance_insights
 
 
 DB = Role(find=lambda ctx, _key: _db(ctx), label=lambda _key, db: db.identifier)
@@ -114,7 +133,7 @@ declare(
             title="Performance Insights as documented (Phase 1: disabled)",
             field="database.performance_insights",
             role=DB,
-            attribute="performance_insights",
+            attribute=_performance_insights,
             subject="{resource} Performance Insights",
             severity="low",
             remediation="Set performance_insights_enabled on the DB instance to the documented "

@@ -1,5 +1,6 @@
 """The one mechanism behind every declared anchor: find the table, the row and the column the
-phase file names, read the cell as it says, and compare it with the spec value."""
+phase file names, read the cell as it says, and compare it with the spec value of the
+environment the anchor names."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from conformance.reports.document.compare import (
     last,
     megabytes,
     number,
+    seconds,
 )
-from conformance.reports.document.parse import Row, Table
+from conformance.reports.document.derived import DERIVED
+from conformance.reports.document.parse import DocumentMissing, Row, Table
 from conformance.reports.document.spec_file import SpecMissing
 
 Part = Callable[[Comparer], None]
@@ -25,8 +28,12 @@ AS: dict[str, Callable[[str], Any]] = {
     "text": str.strip,
     "number": number,
     "megabytes": megabytes,
+    "seconds": seconds,
+    "percent": lambda text: number(text) / 100,
     "flag": flag,
     "list": lambda text: [item.strip() for item in re.split(r"[,/]", text) if item.strip()],
+    "names": lambda text: [item.strip().lower() for item in text.split(",") if item.strip()],
+    "count": number,  # compared with the number of the spec list's items
     "first_word": lambda text: text.split()[0] if text.split() else text,
     "present": lambda _text: True,  # compared with the spec value being there at all
 }
@@ -39,6 +46,8 @@ def read(text: str, how: Read) -> Any:
         match = re.search(how.regex, text)
         if match is None:
             return text
+        if match.groups() and match[1] is None:
+            return None  # an optional part the cell does not state ("> 1000": no duration)
         text = match[1] if match.groups() else match[0]
     if how.map is not None:
         mapped = {k.lower(): v for k, v in how.map.items()}
@@ -55,9 +64,10 @@ def table_part(anchors: TableAnchors) -> Part:
         for name, cells in anchors.rows.items():
             row = table.row(name)
             for cell in cells:
-                _cell(c, table, anchors, row, name, cell, cell.spec)
+                bound = c.bound(cell.environment or anchors.environment)
+                _cell(bound, table, anchors, row, name, cell, cell.spec)
         if anchors.each_row is not None:
-            _each_row(c, table, anchors, anchors.each_row)
+            _each_row(c.bound(anchors.environment), table, anchors, anchors.each_row)
 
     return part
 
@@ -80,11 +90,15 @@ def _cell(
             c.only_in_spec(_subject(c, cell.subject, name, keys), keys, _specified(c, keys), where)
         return
     documented = read(row[column], cell.read)
+    label = label if len(row.cells) <= 2 else f"{label}, {column}"
+    if cell.read.derive is not None:
+        documented, how = _derive(c, cell.read.derive, documented)
+        label = f"{label}: {how}"
     for keys in c.spec.expand(path):
         c.compare(
             _subject(c, cell.subject, name, keys),
             row.line,
-            label if len(row.cells) <= 2 else f"{label}, {column}",
+            label,
             documented,
             keys,
             _as_compared(cell.read),
@@ -94,15 +108,29 @@ def _cell(
 
 
 def _subject(c: Comparer, template: str | None, row: str, keys: tuple[str | int, ...]) -> str:
-    """The declared subject (``{row}``: the row's first cell), else the spec path compared."""
+    """The declared subject (``{row}``: the row's first cell), else the spec path compared; with
+    its environment where the phase has several."""
     env = c.spec.env_path()
     path = keys[len(env) :] if keys[: len(env)] == env else keys
-    return template.format(row=row) if template else ".".join(map(str, path))
+    return c.spec.label(template.format(row=row) if template else ".".join(map(str, path)))
+
+
+def _derive(c: Comparer, rule: str, documented: Any) -> tuple[Any, str]:
+    """The value a derived cell stands for, and how it was derived (for the report)."""
+    if rule not in DERIVED:
+        known = ", ".join(sorted(DERIVED))
+        raise DocumentMissing(f"the phase file names a derivation '{rule}' (known: {known})")
+    return DERIVED[rule](c.spec, documented)
 
 
 def _as_compared(how: Read) -> Callable[[Any], Any]:
-    """The spec value as compared: with ``present``, only that it is there."""
-    return (lambda _: True) if how.as_ == "present" else (lambda value: value)
+    """The spec value as compared: with ``present``, only that it is there; with ``count``, how
+    many items it has."""
+    if how.as_ == "present":
+        return lambda _: True
+    if how.as_ == "count":
+        return lambda value: len(value) if isinstance(value, list | dict) else value
+    return lambda value: value
 
 
 def _specified(c: Comparer, keys: tuple[str | int, ...]) -> Any:
@@ -120,7 +148,8 @@ def _each_row(c: Comparer, table: Table, anchors: TableAnchors, each: EachRow) -
             continue
         if row.first not in remaining:
             label = f"{last(anchors.table)}, {row.first}"
-            c.only_in_document(f"{each.spec}.{row.first}", row.line, label, row.first)
+            subject = c.spec.label(f"{each.spec}.{row.first}")
+            c.only_in_document(subject, row.line, label, row.first)
             continue
         remaining.remove(row.first)
         for column, cell in each.columns.items():
@@ -130,11 +159,12 @@ def _each_row(c: Comparer, table: Table, anchors: TableAnchors, each: EachRow) -
             )
     for key in remaining:
         keys = c.spec.expand(f"{each.spec}.{key}")[0]
-        c.only_in_spec(f"{each.spec}.{key}", keys, key)
+        c.only_in_spec(c.spec.label(f"{each.spec}.{key}"), keys, key)
 
 
 def paragraph_part(anchor: ParagraphAnchor) -> Part:
-    def part(c: Comparer) -> None:
+    def part(unbound: Comparer) -> None:
+        c = unbound.bound(anchor.environment)
         paragraph, match = c.doc.paragraph(anchor.section, anchor.pattern)
         text = match[1] if match.groups() else match[0]
         documented = read(text, anchor.read)

@@ -77,6 +77,76 @@ def _placed(c: Comparer, line: int, tier: str, held: str) -> None:
     c.compare(f"tier of {held}", line, "VPC diagram", [tier], keys, tiers_of)
 
 
+def cluster_diagram(c: Comparer, section: str | None) -> None:
+    """An environment's diagram (Phase 3's staging): the region in its title, each service box's
+    task count, and the database class. The diagram abbreviates service names ("api-gw",
+    "mod-svc"): a box is the service whose first word begins with the box's."""
+    if section is None:
+        raise DocumentMissing("the cluster_diagram reader needs the section of the diagram")
+    block = c.doc.block(section, "ECS Cluster")
+    ecs = c.spec.env.ecs
+    services = dict(ecs.services) if ecs else {}
+    drawn: set[str] = set()
+    names: list[str] = []
+    for line, text in block.lines():
+        region = re.search(r"\(([a-z]{2}-[a-z]+-\d)\)", text)
+        if region:
+            c.compare("region", line, "diagram title", region[1], ("primary_region",))
+        boxes = re.findall(r"│([^│\s][^│]*?)\s*│", text)
+        counts = [re.fullmatch(r"\((\d+) tasks?\)", box) for box in boxes]
+        if not boxes or not all(counts):
+            names = boxes  # the names of the boxes whose counts the next line gives
+            counts = []
+        for name, count in zip(names, counts, strict=False):
+            service = _service_drawn(name, list(services))
+            if count is None:
+                continue
+            if service is None:
+                c.only_in_document(c.spec.label(f"service box {name}"), line, "diagram", name)
+                continue
+            drawn.add(service)
+            keys = c.spec.env_path("ecs", "services", service, "tasks")
+            subject = c.spec.label(f"ecs.services.{service}.tasks")
+            c.compare(subject, line, f"diagram, {name}", int(count[1]), keys)
+        db = re.search(r"\b(db\.[a-z0-9]+\.[a-z0-9]+)", text)
+        if db:
+            keys = c.spec.env_path("database", "instance_class")
+            c.compare(c.spec.label("database.instance_class"), line, "diagram", db[1], keys)
+        full = re.search(r"Full names:\s*(.+)$", text)
+        for name in full[1].split(",") if full else []:
+            _full_name(c, line, name.strip())
+    for service, spec in services.items():
+        tasks = spec.tasks
+        if service not in drawn and tasks is not None and tasks.section == section:
+            keys = c.spec.env_path("ecs", "services", service, "tasks")
+            c.only_in_spec(c.spec.label(f"ecs.services.{service}.tasks"), keys, tasks.value)
+
+
+# What a full instance-type name in the diagram's note names, by its form.
+FULL_NAMES = {
+    r"cache\.[a-z0-9]+\.[a-z0-9]+": "cache.node_type",
+    r"[a-z0-9]+\.[a-z0-9]+\.search": "search.instance_type",
+}
+
+
+def _full_name(c: Comparer, line: int, name: str) -> None:
+    """A name of the diagram's note ("Full names: cache.t3.medium, ..."): the abbreviated box's
+    instance type in full."""
+    path = next((p for form, p in FULL_NAMES.items() if re.fullmatch(form, name)), None)
+    if path is None:
+        c.only_in_document(c.spec.label(f"instance type {name}"), line, "diagram note", name)
+        return
+    keys = c.spec.env_path(*path.split("."))
+    c.compare(c.spec.label(path), line, "diagram note", name, keys)
+
+
+def _service_drawn(box: str, services: list[str]) -> str | None:
+    """The service a box names in short ("notif-svc": notification-service), if exactly one."""
+    stem = box.split("-")[0].lower()
+    found = [s for s in services if s.split("-")[0].startswith(stem)]
+    return found[0] if len(found) == 1 else None
+
+
 def _yaml_lines(block: Block) -> tuple[Any, Callable[[tuple[str, ...]], int]]:
     """The parsed YAML of a block and a function giving the document line of a key path."""
     root = yaml.compose(block.text)

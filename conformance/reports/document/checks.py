@@ -33,6 +33,7 @@ READERS: dict[str, Reader] = {
     "alarms": tables.alarms,
     "services": tables.services,
     "vpc_tree": blocks.vpc_tree,
+    "cluster_diagram": blocks.cluster_diagram,
     "compose": blocks.compose,
     "nginx": blocks.nginx,
 }
@@ -43,14 +44,19 @@ TITLES = {
     "doc.phase_tables": "Region, phase name and the phase's overview and key-change tables",
     "doc.subnets": "VPC CIDR, subnets and their tiers in the VPC diagram",
     "doc.security_groups": "Security-group rules in the security-group tables",
+    "doc.staging": "Staging's ECS cluster, database, cache and search in the staging diagram",
     "doc.database": "Database settings in the database and backup tables",
+    "doc.search": "OpenSearch instance, nodes, storage, encryption and access control",
+    "doc.cache": "ElastiCache node type, nodes, Multi-AZ and encryption",
+    "doc.web_hosting": "Web application tasks, CloudFront and ALB access per environment",
     "doc.resource_allocation": "Container limits in the Resource Allocation Summary table",
     "doc.compose": "Container limits, images, ports and log group in the compose blocks",
     "doc.nginx": "The ports nginx listens on in the nginx block",
     "doc.redis": "Redis memory, eviction and persistence in the Redis table",
     "doc.ecs": "Task CPU, memory, port and health check in the ECS Task Definitions table",
     "doc.alarms": "Alarm metrics, thresholds, durations and actions in the alarm table",
-    "doc.monitoring": "Logging, dashboards and alerting in the phase's monitoring column",
+    "doc.monitoring": "Logging, metrics, tracing, dashboards and alerting in the monitoring column",
+    "doc.tags": "The cost-allocation tags of each environment",
     "doc.services": "DNS records, services, secrets and the IaC tool in their tables",
     "doc.sections": "Every section the spec names is a heading of the document",
 }
@@ -75,7 +81,9 @@ def phase_checks(spec: SpecFile) -> list[DocCheck]:
     for paragraph in anchors.paragraphs:
         parts.setdefault(paragraph.check, []).append(paragraph_part(paragraph))
     for block in anchors.blocks:
-        parts.setdefault(block.check, []).append(_reader_part(block.reader, block.section))
+        parts.setdefault(block.check, []).append(
+            _reader_part(block.reader, block.section, block.environment)
+        )
     parts["doc.sections"] = [sections]
     order = list(titles)
     return [
@@ -86,12 +94,12 @@ def phase_checks(spec: SpecFile) -> list[DocCheck]:
     ]
 
 
-def _reader_part(name: str, section: str | None) -> Part:
+def _reader_part(name: str, section: str | None, environment: str) -> Part:
     def part(c: Comparer) -> None:
         if name not in READERS:
             known = ", ".join(sorted(READERS))
             raise DocumentMissing(f"the phase file names a reader '{name}' (known: {known})")
-        READERS[name](c, section)
+        READERS[name](c.bound(environment), section)
 
     return part
 

@@ -48,6 +48,14 @@ class Comparer:
         self.spec = spec
         self.agreements: list[Agreement] = []
 
+    def bound(self, environment: str) -> Comparer:
+        """This comparer reading the spec in ``environment``, recording the same agreements."""
+        if environment == self.spec.environment:
+            return self
+        bound = Comparer(self.doc, self.spec.bound(environment))
+        bound.agreements = self.agreements
+        return bound
+
     def compare(
         self,
         subject: str,
@@ -125,6 +133,16 @@ def number(text: str) -> float:
 def flag(text: str) -> bool | str:
     words = {"yes": True, "enabled": True, "no": False, "disabled": False}
     return words.get(text.strip().lower(), text)
+
+
+def seconds(text: str) -> float:
+    """'5 min', '1s', '2 hours' as seconds."""
+    value = number(text)
+    if re.search(r"\d\s*(min|minutes?)\b", text, re.IGNORECASE):
+        return value * 60
+    if re.search(r"\d\s*(h|hours?)\b", text, re.IGNORECASE):
+        return value * 3600
+    return value
 
 
 def megabytes(text: str) -> float:

@@ -1,5 +1,6 @@
-"""Coverage both ways, per phase: documented values no anchor reads, spec values no check
-verifies, and checks whose section is not a heading of the document."""
+"""Coverage both ways, per phase and, where the phase has several, per environment: documented
+values no anchor reads, spec values no check verifies, and checks whose section is not a heading
+of the document."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import inspect
 import re
 import textwrap
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,7 +19,7 @@ from conformance.checks import Check
 from conformance.declared import DECLARED
 from conformance.reports.document.checks import DocResult
 from conformance.reports.document.compare import last, phase_heading
-from conformance.reports.document.parse import Document, DocumentMissing, Row, Table
+from conformance.reports.document.parse import Document, DocumentMissing, Paragraph, Row, Table
 from conformance.reports.document.spec_file import SpecFile
 from conformance.spec import Documented, EnvironmentSpec
 
@@ -27,18 +28,24 @@ from conformance.spec import Documented, EnvironmentSpec
 class Coverage:
     """Both ways: documented values that nothing checks, checks that nothing documented anchors.
 
-    An item the phase file gives a reason for says so: "(not checked: …)", "(not verified: …)"."""
+    An item the phase file gives a reason for says so: "(not checked: …)", "(not verified: …)".
+    Where the phase has several environments, ``environments`` holds each one's own items (the
+    cells of its column, its spec values, its checks); the rest concern the phase as a whole."""
 
     not_in_spec: list[str]
     unchecked: list[str]
     unanchored: list[str]
+    environments: dict[str, Coverage] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, list[str]]:
-        return {
+    def as_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
             "documented_values_not_in_spec": self.not_in_spec,
             "documented_values_without_check": self.unchecked,
             "checks_without_document_anchor": self.unanchored,
         }
+        if self.environments:
+            found["environments"] = {name: env.as_json() for name, env in self.environments.items()}
+        return found
 
     def lines(self) -> list[str]:
         out = []
@@ -47,62 +54,125 @@ class Coverage:
             ("documented values in the spec that no check verifies", self.unchecked),
             ("checks without a document anchor", self.unanchored),
         ):
-            reasoned = sum(1 for item in items if REASONED.search(item))
-            out.append(f"{title}: {len(items)}" + (f" ({reasoned} by design)" if reasoned else ""))
+            out.append(f"{title}: {_count(items)}")
             out.extend(f"    {item}" for item in items)
+        for name, env in self.environments.items():
+            out.append(
+                f"{name}: {_count(env.not_in_spec)} documented values with no spec value, "
+                f"{_count(env.unchecked)} in the spec that no check verifies, "
+                f"{_count(env.unanchored)} checks without a document anchor"
+            )
         return out
 
 
 REASONED = re.compile(r"\(not (checked|verified): .*\)$")
 
 
+def _count(items: list[str]) -> str:
+    reasoned = sum(1 for item in items if REASONED.search(item))
+    return f"{len(items)}" + (f" ({reasoned} by design)" if reasoned else "")
+
+
 def coverage(
     doc: Document, spec: SpecFile, results: list[DocResult], checks: dict[str, Check[Any]]
 ) -> Coverage:
     """What of the phase's part of the document no anchor reads, which spec values no check
-    verifies, and which checks name a section the document does not have."""
+    verifies, and which checks name a section the document does not have; each environment's
+    own, where the phase has several."""
     anchors = spec.spec.anchors or Anchors()
     read = {(a.line, a.column) for r in results for a in r.agreements if a.line is not None}
     read_rows = {line for line, _ in read}
-    not_in_spec: list[str] = []
+    names = spec.environments
+    gaps: list[tuple[str | None, str]] = []  # (the environment it concerns, the item)
 
-    def gap(where: str, section: str, text: str, row: Row | None, column: str | None) -> None:
-        reason = _reason(anchors.not_checked, section, row, column)
+    def gap(
+        where: str,
+        section: str,
+        text: str,
+        row: Row | None,
+        column: str | None,
+        environment: str | None = None,
+    ) -> None:
+        reason = _reason(anchors.not_checked, section, row, column, text)
         item = f"{where} ({last(section)}): {text}"
-        not_in_spec.append(f"{item} ({reason})" if reason else item)
+        concerns = environment or _environment(column, names)
+        gaps.append((concerns, f"{item} ({reason})" if reason else item))
 
     phase = phase_heading(doc, spec.spec.phase)
     for table in doc.tables:
         if table.section.startswith(phase):
             for row in table.rows:
-                if row.line not in read_rows:
-                    gap(
-                        doc.where(row.line),
-                        table.section,
-                        " | ".join(row.cells.values()),
-                        row,
-                        None,
-                    )
+                columns = [c for c in row.cells if _environment(c, names)]
+                for column in columns:  # a column per environment: each cell is a value
+                    if (row.line, column) not in read:
+                        text = f"{row.first} | {column}: {row[column]}"
+                        gap(doc.where(row.line), table.section, text, row, column)
+                if not columns and row.line not in read_rows:
+                    text = " | ".join(row.cells.values())
+                    gap(doc.where(row.line), table.section, text, row, None)
     for table, rows, columns in _shared_cells(doc, anchors, phase):
         for row in rows:
             for column in columns or list(row.cells)[1:]:
                 if (row.line, column) not in read and column in row.cells:
                     text = f"{row.first} | {column}: {row[column]}"
                     gap(doc.where(row.line), table.section, text, row, column)
+    for paragraph in _shared_items(doc, anchors, phase):
+        if paragraph.line not in read_rows:
+            gap(doc.where(paragraph.line), paragraph.section, paragraph.text, None, None)
     for block in doc.blocks:
         lines = range(block.line, block.line + len(block.text.splitlines()))
         if block.section.startswith(phase) and not read_rows.intersection(lines):
             what = f"{block.info} block" if block.info else "block"
-            gap(doc.where(block.line), block.section, f"the {what}", None, None)
-    unchecked = _unchecked(spec, checks, anchors)
-    unanchored = []
-    env = spec.env
+            drawn = [b.environment for b in anchors.blocks if b.section == block.section]
+            concerns = drawn[0] if drawn and len(names) > 1 else None
+            gap(doc.where(block.line), block.section, f"the {what}", None, None, concerns)
+    unchecked = {name: _unchecked(spec.bound(name), checks, anchors) for name in names}
+    unanchored = {name: _unanchored(doc, spec.bound(name), checks) for name in names}
+    found = Coverage(
+        [item for _, item in gaps],
+        [item for name in names for item in unchecked[name]],
+        sorted(item for name in names for item in unanchored[name]),
+    )
+    if len(names) == 1:
+        return found
+    environments = {
+        name: Coverage(
+            [item for env, item in gaps if env == name], unchecked[name], unanchored[name]
+        )
+        for name in names
+    }
+    return Coverage(found.not_in_spec, found.unchecked, found.unanchored, environments)
+
+
+def _environment(column: str | None, names: list[str]) -> str | None:
+    """The environment a column is of ("Staging"), where the phase has several."""
+    if column is None or len(names) < 2:
+        return None
+    return next((name for name in names if name == column.strip().lower()), None)
+
+
+def _unanchored(doc: Document, spec: SpecFile, checks: dict[str, Check[Any]]) -> list[str]:
+    """The environment's checks whose section is not a heading of the document."""
+    found = []
     for registered in checks.values():
-        group = registered.area(env)
+        group = registered.area(spec.env)
         section = getattr(group, "section", None)
         if isinstance(section, str) and section not in doc.headings:
-            unanchored.append(f"{registered.id}: section '{section}' is not a heading")
-    return Coverage(not_in_spec, unchecked, sorted(unanchored))
+            found.append(f"{spec.label(registered.id)}: section '{section}' is not a heading")
+    return sorted(found)
+
+
+def _shared_items(doc: Document, anchors: Anchors, phase: str) -> Iterator[Paragraph]:
+    """The list items of the sections outside the phase's that its anchors read (the tracing
+    bullets, the tags): each states a value of its own."""
+    shared = {t.table for t in anchors.tables} | {p.section for p in anchors.paragraphs}
+    for paragraph in doc.paragraphs:
+        if (
+            paragraph.item
+            and paragraph.section in shared
+            and not paragraph.section.startswith(phase)
+        ):
+            yield paragraph
 
 
 def _shared_cells(
@@ -124,7 +194,9 @@ def _shared_cells(
             yield table, named, []
 
 
-def _reason(notes: list[NotChecked], section: str, row: Row | None, column: str | None) -> str:
+def _reason(
+    notes: list[NotChecked], section: str, row: Row | None, column: str | None, text: str
+) -> str:
     for note in notes:
         if note.at != section:
             continue
@@ -132,14 +204,16 @@ def _reason(notes: list[NotChecked], section: str, row: Row | None, column: str 
             continue
         if note.column is not None and note.column != column:
             continue
+        if note.item is not None and (row is not None or not text.startswith(note.item)):
+            continue
         return f"not checked: {note.reason}"
     return ""
 
 
 def _unchecked(spec: SpecFile, checks: dict[str, Check[Any]], anchors: Anchors) -> list[str]:
-    """Spec values of the phase no check verifies. A declared check verifies exactly its field;
-    a hand-written one the fields of its group (its area) it reads, or the whole group when it
-    hands the group on to a helper."""
+    """Spec values of the phase's environment no check verifies. A declared check verifies
+    exactly its field; a hand-written one the fields of its group (its area) it reads, or the
+    whole group when it hands the group on to a helper."""
     env = spec.env
     paths = {id(node): path for path, node in _nodes(env, ())}
     verified: list[str] = []

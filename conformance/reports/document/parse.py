@@ -59,9 +59,12 @@ class Block:
 
 @dataclass(frozen=True)
 class Paragraph:
+    """A paragraph; ``item``: one of a list's items (a bullet point)."""
+
     section: str
     line: int
     text: str
+    item: bool = False
 
 
 class DocumentMissing(Exception):
@@ -91,6 +94,7 @@ class Document:
         stack: list[tuple[int, str]] = []
         section = ""
         caption = ""
+        items = 0  # how many list items the current token is in
         i = 0
         while i < len(tokens):
             token = tokens[i]
@@ -104,9 +108,11 @@ class Document:
                 section = " > ".join(t for _, t in stack)
                 self.headings.setdefault(section, line)
                 caption = ""
+            elif token.type in ("list_item_open", "list_item_close"):
+                items += 1 if token.type == "list_item_open" else -1
             elif token.type == "paragraph_open":
                 caption = _text(tokens[i + 1])
-                self.paragraphs.append(Paragraph(section, line, caption))
+                self.paragraphs.append(Paragraph(section, line, caption, items > 0))
             elif token.type == "fence":
                 self.blocks.append(Block(section, line + 1, token.info.strip(), token.content))
             elif token.type == "table_open":

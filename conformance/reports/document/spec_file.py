@@ -23,11 +23,28 @@ class SpecMissing(Exception):
 class SpecFile:
     """A loaded spec and its YAML source, so a value can be shown with its file and line."""
 
-    def __init__(self, spec: PhaseSpec, path: Path, environment: str) -> None:
+    def __init__(
+        self, spec: PhaseSpec, path: Path, environment: str, root: yaml.Node | None = None
+    ) -> None:
         self.spec = spec
         self.path = path
         self.environment = environment
-        self._root = yaml.compose(path.read_text(encoding="utf-8"))
+        self._root = root or yaml.compose(path.read_text(encoding="utf-8"))
+
+    def bound(self, environment: str) -> SpecFile:
+        """The same file, its paths read in ``environment`` (an anchor naming its environment)."""
+        if environment == self.environment:
+            return self
+        return SpecFile(self.spec, self.path, environment, self._root)
+
+    @property
+    def environments(self) -> list[str]:
+        """The environments the phase documents (from Phase 3: staging and production)."""
+        return list(self.spec.environments)
+
+    def label(self, subject: str) -> str:
+        """A subject as reported: named with its environment where the phase has several."""
+        return f"{subject} [{self.environment}]" if len(self.environments) > 1 else subject
 
     @property
     def env(self) -> EnvironmentSpec:

@@ -1,8 +1,9 @@
 """LocalStack init hook (ready stage): provision a reference environment into this LocalStack.
 
-CONFORMANCE_PHASE selects the phase (unset or empty: do nothing) and CONFORMANCE_DRIFT an optional
-catalogue drift; CONFORMANCE_ROOT is the conformance repository (mounted read-only under Docker)
-and CONFORMANCE_ENDPOINT this LocalStack's own endpoint. LocalStack runs ``.py`` hooks with its
+CONFORMANCE_PHASE selects the phase (unset or empty: do nothing; every environment it documents
+is built, from Phase 3 staging beside production) and CONFORMANCE_DRIFT an optional catalogue
+drift; CONFORMANCE_ROOT is the conformance repository (mounted read-only under Docker) and
+CONFORMANCE_ENDPOINT this LocalStack's own endpoint. LocalStack runs ``.py`` hooks with its
 own interpreter, which has what the provisioner needs (boto3, pydantic, PyYAML); the provisioner
 runs there as a child process so nothing of ours is imported into LocalStack itself.
 """
@@ -19,6 +20,8 @@ if phase:
         "fixtures.provision",
         "--phase",
         phase,
+        "--environment",
+        "all",
         "--endpoint-url",
         os.environ.get("CONFORMANCE_ENDPOINT", "http://localhost:4566"),
     ]
