@@ -42,41 +42,46 @@ PYTEST_OUTCOMES = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpas
 @dataclass(frozen=True)
 class Case:
     fault: Fault
-    section: str  # the inventory section of the faulted service
-    reason: str  # how every check needing the section must be told why it could not verify
+    # The inventory sections of the faulted service (IAM has two: the OIDC trust and the users'
+    # keys), each with how every check needing it must be told why it could not verify.
+    reasons: dict[str, str]
 
 
 CASES = {
     "throttled": Case(
         Fault("logs", "throttle"),
-        "logs",
-        "logs:DescribeLogGroups throttled: still throttled after botocore's retries "
-        "(ThrottlingException: Rate exceeded)",
+        {
+            "logs": "logs:DescribeLogGroups throttled: still throttled after botocore's retries "
+            "(ThrottlingException: Rate exceeded)"
+        },
     ),
     "connection-cut": Case(
         Fault("sqs", "cut"),
-        "sqs",
-        "sqs:ListQueues failed: ResponseParserError: the answer was cut short",
+        {"sqs": "sqs:ListQueues failed: ResponseParserError: the answer was cut short"},
     ),
     "xml-cut-short": Case(
         Fault("rds", "malformed"),
-        "rds",
-        "rds:DescribeDBInstances failed: ResponseParserError: Unable to parse response",
+        {"rds": "rds:DescribeDBInstances failed: ResponseParserError: Unable to parse response"},
     ),
     "json-cut-short": Case(
         Fault("secretsmanager", "malformed"),
-        "secretsmanager",
-        "secretsmanager:ListSecrets failed: ResponseParserError: the answer is not valid JSON",
+        {
+            "secretsmanager": "secretsmanager:ListSecrets failed: ResponseParserError: the "
+            "answer is not valid JSON"
+        },
     ),
     "iam-denied": Case(
         Fault("iam", "denied"),
-        "iam",
-        "access denied to iam:ListOpenIDConnectProviders (grant it to the conformance role)",
+        {
+            "iam": "access denied to iam:ListOpenIDConnectProviders (grant it to the "
+            "conformance role)",
+            "iam-users": "access denied to iam:GetAccountAuthorizationDetails (grant it to the "
+            "conformance role)",
+        },
     ),
     "ec2-denied": Case(
         Fault("ec2", "denied"),
-        "ec2",
-        "access denied to ec2:DescribeInstances (grant it to the conformance role)",
+        {"ec2": "access denied to ec2:DescribeInstances (grant it to the conformance role)"},
     ),
 }
 
@@ -130,16 +135,20 @@ def unfaulted(proxy: FaultProxy, tmp_path_factory: pytest.TempPathFactory) -> Su
     return run
 
 
-def _checks_needing(section: str, unfaulted: SuiteRun) -> set[str]:
-    """The checks that need ``section``: those that cannot verify when it alone is missing from
-    the inventory the unfaulted run collected (rebuilt here, in-process, calling nothing)."""
+def _checks_needing(sections: list[str], unfaulted: SuiteRun) -> set[str]:
+    """The checks that need one of ``sections``: those that cannot verify when these alone are
+    missing from the inventory the unfaulted run collected (rebuilt here, in-process, calling
+    nothing)."""
     checks = load_checks()
     inputs = Inputs()
     inventory = Inventory(Clients("us-east-1", "http://127.0.0.1:9"), inputs)  # never called
     for service, data in unfaulted.evidence["inventory"]["sections"].items():
         inventory.sections[service] = SECTIONS[service].model_validate(data)
-    del inventory.sections[section]
-    inventory.failures[section] = CollectionFailure(service=section, kind="error", message="gone")
+    for section in sections:
+        del inventory.sections[section]
+        inventory.failures[section] = CollectionFailure(
+            service=section, kind="error", message="gone"
+        )
     run = Run(load_spec(1), "production", inputs, inventory, "model")
     return {check.id for check in checks.values() if check.run(run).message == "gone"}
 
@@ -152,18 +161,21 @@ def test_a_faulted_service_errors_its_checks_and_nothing_else(
     assert run.done.returncode == 1, run.done.stdout[-4000:]
     assert len(run.results) == run.items == unfaulted.items
     assert run.evidence["api_calls"]["repeated"] == []
-    assert len(run.calls(case.section)) == 1  # the failed collection was not tried again
+    # Each failed collection was not tried again: one call per section of the service.
+    assert len(run.calls(case.fault.service)) == len(case.reasons)
     if case.fault.kind == "throttle":  # botocore retried at the HTTP level: one recorded call
         assert run.faulted > 1
 
     errored = {i for i, r in run.results.items() if r["outcome"] == "error"}
-    assert errored == _checks_needing(case.section, unfaulted)
-    failure = run.evidence["inventory"]["failures"][case.section]
-    assert failure["message"].startswith(case.reason)
-    assert {run.results[i]["message"] for i in errored} == {failure["message"]}
-    if case.fault.kind == "denied":
-        assert failure["kind"] == "denied"
-        assert failure["permission"] == case.reason.split()[3]
+    assert errored == _checks_needing(list(case.reasons), unfaulted)
+    failures = run.evidence["inventory"]["failures"]
+    for section, reason in case.reasons.items():
+        assert failures[section]["message"].startswith(reason)
+        if case.fault.kind == "denied":
+            assert failures[section]["kind"] == "denied"
+            assert failures[section]["permission"] == reason.split()[3]
+    messages = {failures[section]["message"] for section in case.reasons}
+    assert {run.results[i]["message"] for i in errored} <= messages
     for check_id, result in run.results.items():
         if check_id not in errored:
             assert result == unfaulted.results[check_id], check_id

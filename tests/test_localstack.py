@@ -50,6 +50,8 @@ NOT_IN_COMMUNITY = {
     "application-autoscaling",
     "cloudfront",
     "dynamodb",
+    "ce",  # Cost Explorer's cost-allocation tags (Phase 1's activation check)
+    "xray",  # X-Ray's sampling rules (Phase 1's "Tracing: None")
 }
 # Drifts whose every killed check is on a service LocalStack emulates: each is provisioned into
 # a fresh LocalStack and must fail exactly its checks there too.

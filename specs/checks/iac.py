@@ -1,11 +1,13 @@
 """OpenTofu's state backend (S3 bucket + DynamoDB lock table) and CI's OIDC access to AWS.
 
 The lock table's key and the provider's audience are declared values; the state bucket's
-settings and the deploy role's trust are judged by functions.
+settings, the deploy role's trust and the absence of long-lived deploy keys are judged by
+functions.
 """
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 from conformance.checks import CheckContext, ResourceMissing, check
@@ -20,11 +22,14 @@ from conformance.inventory.iam import (
     statements,
 )
 from conformance.inventory.iam import Role as IamRole
+from conformance.inventory.iam_users import IamUsersInventory, KeyUser, Statement
 from conformance.inventory.s3 import Bucket, S3Inventory
 from conformance.spec import IacSpec
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 WEB_IDENTITY_ACTIONS = frozenset({WEB_IDENTITY, "sts:*", "*"})
+# What pushing an image to ECR takes (the deploy workflow's docker push).
+PUSH_ACTIONS = ("ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload", "ecr:PutImage")
 PUBLIC_ACCESS_SETTINGS = (
     "BlockPublicAcls",
     "IgnorePublicAcls",
@@ -204,3 +209,66 @@ def _conditions(block: dict[str, Any]) -> dict[str, list[str]]:
         for key, value in block.get(operator, {}).items():
             found.setdefault(key, []).extend(as_list(value))
     return found
+
+
+@check(
+    "ci.no_deploy_access_keys",
+    title="No IAM user with an active access key can push the images (deploy is OIDC only)",
+    area=lambda env: env.iac if env.services is not None else None,
+    severity="high",
+    remediation="Deactivate the user's access keys (deploy through the OIDC role), or take ECR "
+    "push away from its policies; delete the keys from the repository's secrets.",
+)
+def no_deploy_access_keys(ctx: CheckContext, iac: IacSpec) -> None:
+    """ "No long-lived access keys stored as GitHub secrets": a user with an active key that may
+    push to one of the project's repositories is such a key. Only identity policies are judged
+    (a boundary or an SCP could only narrow them); a conditional Allow counts as an Allow, and an
+    unconditional Deny of a push action wins."""
+    assert ctx.env.services is not None  # the area asks for it
+    names = [ctx.inputs.name(f"ecr.{image}") for image in ctx.env.services.container_images.value]
+    pushers = []
+    for user in ctx.get(IamUsersInventory).with_active_keys:
+        account = user.arn.split(":")[4]
+        repositories = [f"arn:aws:ecr:{ctx.region}:{account}:repository/{n}" for n in names]
+        grants = _push_grants(user, repositories)
+        if grants:
+            pushers.append(f"{user.name} ({user.active_keys} active key(s); {', '.join(grants)})")
+    ctx.expect(
+        iac.ci_oidc_provider,
+        pushers,
+        subject="IAM users with an active access key allowed to push to ECR",
+        expected="none: the deploy workflow assumes the OIDC role",
+        ok=not pushers,
+    )
+
+
+def _push_grants(user: KeyUser, repositories: list[str]) -> list[str]:
+    """The policies that let ``user`` push to some of ``repositories``."""
+    grants: set[str] = set()
+    for repository in repositories:
+        denied = any(
+            s.effect == "Deny" and not s.conditional and _covers(s, action, repository)
+            for s in user.statements
+            for action in PUSH_ACTIONS
+        )
+        allowing = [
+            [s.source for s in user.statements if s.effect == "Allow" and _covers(s, a, repository)]
+            for a in PUSH_ACTIONS
+        ]
+        if not denied and all(allowing):
+            grants.update(source for sources in allowing for source in sources)
+    return sorted(grants)
+
+
+def _covers(statement: Statement, action: str, resource: str) -> bool:
+    """Does the statement name this action (case-insensitive) on this resource, wildcards,
+    NotAction and NotResource included?"""
+    if statement.not_actions is not None:
+        acts = not any(fnmatchcase(action.lower(), a.lower()) for a in statement.not_actions)
+    else:
+        acts = any(fnmatchcase(action.lower(), a.lower()) for a in statement.actions or [])
+    if statement.not_resources is not None:
+        on = not any(fnmatchcase(resource, r) for r in statement.not_resources)
+    else:
+        on = any(fnmatchcase(resource, r) for r in statement.resources or [])
+    return acts and on
