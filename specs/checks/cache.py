@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance import locate
-from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.checks import CheckContext, ResourceMissing, Unverifiable, check
 from conformance.declared import Role, Value, declare
 from conformance.inventory import CollectionFailure, NotCollected
 from conformance.inventory.ec2 import Ec2Inventory
@@ -69,14 +69,7 @@ def _encryption(attribute: str, api_field: str) -> Callable[[CheckContext, Repli
     def reported(_ctx: CheckContext, group: ReplicationGroup) -> bool:
         value = getattr(group, attribute)
         if value is None:
-            raise NotCollected(
-                CollectionFailure(
-                    service="elasticache",
-                    kind="unsupported",
-                    message=f"not verifiable on this target: DescribeReplicationGroups reports "
-                    f"no {api_field} for {group.id}",
-                )
-            )
+            raise Unverifiable(f"DescribeReplicationGroups reports no {api_field} for {group.id}")
         return bool(value)
 
     return reported

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conformance import locate
-from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.checks import CheckContext, ResourceMissing, Unverifiable, check
 from conformance.declared import Role, Value, declare
-from conformance.inventory import CollectionFailure, NotCollected
 from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.rds import DbInstance, RdsInventory
 from conformance.spec import DatabaseSpec, EnvironmentSpec
@@ -56,13 +55,8 @@ def _performance_insights(_ctx: CheckContext, instance: DbInstance) -> bool:
     """Whether Performance Insights is on; a target that does not say (moto never reports
     PerformanceInsightsEnabled, AWS always does) cannot verify it either way."""
     if instance.performance_insights is None:
-        raise NotCollected(
-            CollectionFailure(
-                service="rds",
-                kind="unsupported",
-                message="not verifiable on this target: DescribeDBInstances reports no "
-                f"PerformanceInsightsEnabled for {instance.identifier}",
-            )
+        raise Unverifiable(
+            f"DescribeDBInstances reports no PerformanceInsightsEnabled for {instance.identifier}"
         )
     return instance.performance_insights
 

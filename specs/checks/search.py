@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.checks import CheckContext, ResourceMissing, Unverifiable, check
 from conformance.declared import Role, Value, declare
 from conformance.inventory import CollectionFailure, NotCollected
 from conformance.inventory.opensearch import Domain, DomainStatus, OpensearchInventory
@@ -54,7 +54,7 @@ def _reported(attribute: str, what: str) -> Callable[[CheckContext, Any], Any]:
         domain, status = found
         value = getattr(status, attribute)
         if value is None:
-            raise _not_verifiable(what, domain)
+            raise Unverifiable(f"DescribeDomains reports no {what} for domain {domain.name}")
         return value
 
     return read
