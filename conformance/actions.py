@@ -19,6 +19,10 @@ PREFIXES = {
     "elb": "elasticloadbalancing",
     "dynamodbstreams": "dynamodb",
     "opensearch": "es",
+    "rds-reserved": "rds",  # the reservations' sections, one per service
+    "elasticache-reserved": "elasticache",
+    "opensearch-reserved": "es",
+    "rds-dr": "rds",  # the DR region's automated backups, an inventory section of its own
     "resourcegroupstaggingapi": "tag",
     "stepfunctions": "states",
 }

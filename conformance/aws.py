@@ -8,9 +8,12 @@ environments has its own factory (``fixtures.provision.WritableLocalClients``).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,17 +57,60 @@ class ApiCall:
 
 @dataclass
 class CallLog:
+    """Every call the clients made (and every one the guard refused), in a stable order.
+
+    Sections may be collected on several threads at once, so the order calls are made in is not
+    the order they are listed in: a call made while a section is collected (inside
+    :meth:`scoped`) is listed with that section's calls, sections in the order they were
+    scheduled (:meth:`open_scope`) and each section's calls in the order it made them; a call
+    made outside any section (the credential preflight) is listed where it was made. Whatever
+    order the threads finish in, the evidence lists the same calls in the same order."""
+
     calls: list[ApiCall] = field(default_factory=list)
     refused: list[ApiCall] = field(default_factory=list)  # stopped by the guard, never sent
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _scopes: int = field(default=0, repr=False)  # scopes opened so far
+    _made: dict[int, list[ApiCall]] = field(default_factory=dict, repr=False)  # calls by scope
+    _call_keys: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    _refused_keys: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    _thread: threading.local = field(default_factory=threading.local, repr=False)
+
+    def open_scope(self) -> int:
+        """A new scope, listed after every scope opened before it."""
+        with self._lock:
+            self._scopes += 1
+            return self._scopes
+
+    @contextmanager
+    def scoped(self, scope: int) -> Iterator[list[ApiCall]]:
+        """Record this thread's calls in ``scope``; yields the scope's calls as they are made."""
+        with self._lock:
+            made = self._made.setdefault(scope, [])
+        self._thread.scope = scope
+        try:
+            yield made
+        finally:
+            self._thread.scope = None
 
     def record(self, call: ApiCall) -> None:
         with self._lock:
-            self.calls.append(call)
+            _insert(self.calls, self._call_keys, self._key(call, made=True), call)
 
     def record_refused(self, call: ApiCall) -> None:
         with self._lock:
-            self.refused.append(call)
+            _insert(self.refused, self._refused_keys, self._key(call, made=False), call)
+
+    def _key(self, call: ApiCall, made: bool) -> tuple[int, int]:
+        """Where ``call`` is listed: (its scope, its place in the scope); ``made``: it was sent,
+        so it is one of the scope's calls. The caller holds the lock."""
+        scope: int | None = getattr(self._thread, "scope", None)
+        if scope is None:  # a call of its own, listed where it was made
+            self._scopes += 1
+            return self._scopes, 0
+        calls = self._made[scope]
+        if made:
+            calls.append(call)
+        return scope, len(calls)
 
     def repeated(self) -> list[ApiCall]:
         """Calls made more than once with identical parameters in the same region."""
@@ -73,6 +119,15 @@ class CallLog:
 
     def as_json(self) -> list[dict[str, str]]:
         return [asdict(c) | {"action": c.action} for c in self.calls]
+
+
+def _insert(
+    items: list[ApiCall], keys: list[tuple[int, int]], key: tuple[int, int], item: ApiCall
+) -> None:
+    """Insert ``item`` where ``key`` sorts among ``keys`` (kept parallel to ``items``)."""
+    index = bisect.bisect_right(keys, key)
+    keys.insert(index, key)
+    items.insert(index, item)
 
 
 def _digest(params: dict[str, Any]) -> str:
@@ -152,6 +207,8 @@ class Clients(ClientFactory):
         super().__init__(region, endpoint_url, session, config, in_process)
         self.emulator = emulator  # e.g. "LocalStack 4.9.2 (community edition)", named in skips
         self.account: str | None = None  # set when the target verified whose account it is
+        # The spec's disaster-recovery region (Phase 4), which the DR collectors read too.
+        self.dr_region: str | None = None
         self.log = log if log is not None else CallLog()
 
     def _prepare(self, client: Any, service: str, region: str) -> None:

@@ -177,6 +177,8 @@ def _merge(annotation: Any, carried: Any, override: Any, section: str | None) ->
     if carried is None or section is None or _is_documented(model):
         return _inherit(annotation, override, section) if section else override
     if isinstance(model, type) and issubclass(model, Group) and isinstance(override, dict):
+        own = override.get("section")
+        section = own if isinstance(own, str) else section  # a group may name its own section
         out = dict(carried)
         for key, value in override.items():
             field = model.model_fields.get(key)

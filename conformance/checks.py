@@ -62,12 +62,22 @@ class Comparison:
 
 
 UNVERIFIABLE = "not verifiable on this target: "
+BEFORE_APPLY = "not verifiable before apply: "
 NOT_APPLICABLE = "not applicable: "
 
 
 class Unverifiable(Exception):
     """The target cannot report a value the check judges (moto omits PerformanceInsightsEnabled,
     which AWS always reports): the check is skipped with this reason, never passed."""
+
+    prefix = UNVERIFIABLE
+
+
+class UnknownBeforeApply(Unverifiable):
+    """A plan or configuration does not hold the value yet (``ADDRESS.ATTRIBUTE is unknown``):
+    only apply will tell."""
+
+    prefix = BEFORE_APPLY
 
 
 class ResourceMissing(Exception):
@@ -170,7 +180,7 @@ class Check(Generic[G]):
             outcome: Outcome = "skipped" if exc.failure.kind == "unsupported" else "error"
             return self._result(outcome, message=exc.failure.message, section=section)
         except Unverifiable as exc:
-            return self._result("skipped", message=UNVERIFIABLE + str(exc), section=section)
+            return self._result("skipped", message=exc.prefix + str(exc), section=section)
         except ConformanceError as exc:  # e.g. the guard refused a call: its message says which
             return self._result("error", message=one_line(exc), section=section)
         except Exception as exc:  # a bug or an answer the check did not foresee: an outcome too

@@ -22,13 +22,21 @@ class Contradiction:
 
 
 def find(env: EnvironmentSpec) -> list[Contradiction]:
-    return [*_pitr_with_backups(env), *_container_totals(env), *_search_in_key_changes(env)]
+    return [
+        *_pitr_with_backups(env),
+        *_container_totals(env),
+        *_search_in_key_changes(env),
+        *_scaling_limits_in_key_changes(env),
+    ]
 
 
 # What Phase 3's "Key Changes from Phase 2" says of search: "OpenSearch (t3.small.search)". The
 # document check keeps this honest: phase-3.yaml anchors that cell to staging's instance type.
 KEY_CHANGES = "Phase 3 — Scale > Key Changes from Phase 2"
 KEY_CHANGES_SEARCH = "t3.small.search"
+# What Phase 4's "Key Changes from Phase 3" says of ECS scaling: "Auto-scaling (min 2, max 10)".
+SCALING_KEY_CHANGES = "Phase 4 — Full Production > Key Changes from Phase 3"
+SCALING_KEY_CHANGES_LIMITS = (2, 10)
 
 
 def _pitr_with_backups(env: EnvironmentSpec) -> list[Contradiction]:
@@ -93,5 +101,32 @@ def _search_in_key_changes(env: EnvironmentSpec) -> list[Contradiction]:
             f"follows the configuration table for each environment and checks "
             f"{search.instance_type.value}.",
             (KEY_CHANGES, search.instance_type.section),
+        )
+    ]
+
+
+def _scaling_limits_in_key_changes(env: EnvironmentSpec) -> list[Contradiction]:
+    ecs = env.ecs
+    if ecs is None or ecs.autoscaling is None:
+        return []
+    other = {
+        name: (service.min_tasks.value, service.max_tasks.value)
+        for name, service in ecs.services.items()
+        if service.min_tasks is not None
+        and service.max_tasks is not None
+        and (service.min_tasks.value, service.max_tasks.value) != SCALING_KEY_CHANGES_LIMITS
+    }
+    if not other:
+        return []
+    low, high = SCALING_KEY_CHANGES_LIMITS
+    listed = ", ".join(f"{name} {low_}-{high_}" for name, (low_, high_) in sorted(other.items()))
+    sections = {low_.section for name in other if (low_ := ecs.services[name].min_tasks)}
+    return [
+        Contradiction(
+            "auto-scaling limits in Key Changes are not every service's",
+            f'"Key Changes from Phase 3" gives ECS scaling as "Auto-scaling (min {low}, max '
+            f"{high})\", but other sections give {listed}. The suite checks each service's own "
+            f"limits.",
+            (SCALING_KEY_CHANGES, *sorted(sections)),
         )
     ]

@@ -61,6 +61,11 @@ ROLE_NAMES = {
     "cache": "{p}-redis",
     # An OpenSearch domain name has 3-28 characters: "{p}-search" would be 34 for staging.
     "search": "{p}",
+    # Phase 4: CodeDeploy's application (one per environment), the release pipeline and its
+    # build project (one for both environments).
+    "deploy-app": "{p}-deploy",
+    "pipeline": "{p}-release",
+    "build-project": "{p}-build",
 }
 KIND_NAMES = {
     "subnet": "{p}-{key}",
@@ -72,10 +77,12 @@ KIND_NAMES = {
     "ecs-service": "{key}",
     "task": "{p}-{key}",
     "dashboard": "{p}-{key}",
+    "deployment-group": "{p}-{key}",  # CodeDeploy's group of an ECS service
 }
-# Resources the account holds once for every environment: the state backend, and the ECR
-# repositories (an image is built once and promoted from staging to production).
-SHARED_ROLES = frozenset({"lock-table", "bucket.tfstate"})
+# Resources the account holds once for every environment: the state backend, the ECR
+# repositories (an image is built once and promoted from staging to production), and the
+# release pipeline that builds it and deploys both.
+SHARED_ROLES = frozenset({"lock-table", "bucket.tfstate", "pipeline", "build-project"})
 SHARED_KINDS = frozenset({"ecr"})
 Environment = Literal["production", "staging"]
 _KNOWN_ROLES = ", ".join([*ROLE_NAMES, *(f"{kind}.KEY" for kind in KIND_NAMES)])

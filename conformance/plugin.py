@@ -263,6 +263,7 @@ class Session:
     _stack: ExitStack = field(default_factory=ExitStack)
     _runs: dict[str, Run] = field(default_factory=dict)
     host: HostTargets = field(default_factory=HostTargets)  # set by conformance.host.plugin
+    worker: bool = False  # an xdist worker, running a share of the checks
 
     def run(self, environment: str | None = None) -> Run:
         """The run of one environment (default: the first); every environment's run reads the
@@ -272,7 +273,13 @@ class Session:
             first = next(iter(self._runs.values()), None)
             if first is None:
                 inventory = self._stack.enter_context(
-                    open_inventory(self.options, self.spec, self.inputs, self.log)
+                    open_inventory(
+                        self.options,
+                        self.spec,
+                        self.inputs,
+                        self.log,
+                        read_ahead=self.runs_every_check(),
+                    )
                 )
                 account = f" account {inventory.account}" if inventory.account else ""
                 target = self.options.describe() + account
@@ -287,6 +294,14 @@ class Session:
                 self.host,
             )
         return self._runs[environment]
+
+    def runs_every_check(self) -> bool:
+        """Whether no check was deselected (``-k``, ``-m``, node ids): then the run reads every
+        section its environments document, and reads them ahead, concurrently; a selection
+        reads only what its checks ask for. An xdist worker runs a share of the checks: it
+        reads what they ask for, so that the workers together call no more than before."""
+        every = {self.label(c, e) for c in REGISTRY for e in self.environments}
+        return not self.worker and set(self.expected.values()) == every
 
     def close(self) -> None:
         self._stack.close()
@@ -387,7 +402,9 @@ def pytest_configure(config: pytest.Config) -> None:
             validate.writable_directory(config.getoption("evidence"), "--evidence")
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[SESSION] = Session(spec, options, inputs, environments)
+    config.stash[SESSION] = Session(
+        spec, options, inputs, environments, worker=hasattr(config, "workerinput")
+    )
     _terminate_like_interrupt(config)  # now: later configure hooks fetch files (--ssh-host)
 
 

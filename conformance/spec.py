@@ -236,6 +236,11 @@ class DnsRecordSpec(Group):
     target: Documented[str] = Field(
         description="'elastic-ip', 'alb', 'cloudfront', or '@' for the apex."
     )
+    environment: Documented[EnvironmentName] | None = Field(
+        default=None,
+        description="Whose resource the target is (api.staging -> staging's ALB); the record's "
+        "own environment when absent.",
+    )
 
 
 class ServicesSpec(Group):
@@ -532,6 +537,9 @@ class CdnSpec(Group):
     origin: Documented[str] | None = Field(
         default=None, description="The bucket role it serves them from (static-assets)."
     )
+    dynamic_origin: Documented[str] | None = Field(
+        default=None, description="What serves the rest (SSR, API routes): 'alb'."
+    )
 
 
 class TracingSpec(Group):
@@ -540,12 +548,47 @@ class TracingSpec(Group):
     )
 
 
-class BackupSpec(Group):
-    resource: Documented[str]
-    type: Documented[str]
-    frequency: Documented[str]
-    retention_days: Documented[Count | None]
-    location: Documented[str]
+class PipelineSpec(Group):
+    """The release pipeline of Phase 4: one CodePipeline from GitHub to both environments."""
+
+    source: Documented[str] = Field(description="Where the source comes from (GitHub).")
+    branch: Documented[str] = Field(description="The branch whose pushes start the pipeline.")
+    build: Documented[str] = Field(description="The build stage's provider (CodeBuild).")
+    docker_build: Documented[bool] = Field(
+        description="The build builds Docker images (CodeBuild's privileged mode)."
+    )
+    deploys: Documented[list[EnvironmentName]] = Field(
+        description="The environments the pipeline deploys, in stage order."
+    )
+    manual_approval: Documented[list[EnvironmentName]] = Field(
+        description="The environments deployed only after a manual approval."
+    )
+
+
+class DisasterRecoverySpec(Group):
+    """The Backup Strategy table beyond the primary region's own automated backups (the
+    database group's retention): what must survive the loss of the primary region."""
+
+    database_replicated_retention_days: Documented[Size] = Field(
+        description="Days the DR region keeps the database's replicated automated backups."
+    )
+    search_automated_snapshots: Documented[bool] = Field(
+        description="OpenSearch takes its automated (hourly, 14-day) snapshots."
+    )
+    replicated_buckets: Documented[list[str]] = Field(
+        description="Bucket roles replicated to a bucket in the DR region."
+    )
+
+
+class ReservationSpec(Group):
+    instance: Documented[str]
+    term_years: Documented[Size]
+
+
+class ReservedSpec(Group):
+    """Reserved capacity bought for the environment's steady instances (Reserved Instances)."""
+
+    reservations: dict[Literal["database", "cache", "search"], ReservationSpec]
 
 
 # --- Environments and phases ---------------------------------------------------------------
@@ -575,7 +618,9 @@ class EnvironmentSpec(BaseModel):
     firewall: FirewallSpec | None = None
     cdn: CdnSpec | None = None
     tracing: TracingSpec | None = None
-    backups: list[BackupSpec] | None = None
+    pipeline: PipelineSpec | None = None
+    disaster_recovery: DisasterRecoverySpec | None = None
+    reserved: ReservedSpec | None = None
     nginx: NginxSpec | None = None
     tls: TlsSpec | None = None
     compose: ComposeSpec | None = None

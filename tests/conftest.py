@@ -52,11 +52,15 @@ def free_port() -> int:
 
 @contextmanager
 def provisioned_moto_server(
-    module: str = "moto.server", phase: int = 1, environment: str = "production"
+    module: str = "moto.server",
+    phase: int = 1,
+    environment: str = "production",
+    drift: str | None = None,
 ) -> Iterator[str]:
     """A moto server on loopback (``python -m MODULE``) holding the reference of ``phase`` (and
-    ``environment``: ``all`` for staging and production), built by the provisioner command in its
-    own process as a deployment would be; yields its URL."""
+    ``environment``: ``all`` for staging and production; with ``drift``, one a moto server cannot
+    change afterwards), built by the provisioner command in its own process as a deployment would
+    be; yields its URL."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
@@ -83,6 +87,7 @@ def provisioned_moto_server(
                 f"--phase={phase}",
                 f"--environment={environment}",
                 f"--endpoint-url={url}",
+                *([f"--drift={drift}"] if drift else []),
             ],
             cwd=ROOT,
             capture_output=True,

@@ -203,7 +203,8 @@ REVIEWED_SENSITIVE = {
         ".KMSMasterKeyID"
     },
 }
-READ_PREFIXES = ("Describe", "List", "Get", "Head")
+# BatchGet*: CodeBuild and CodeDeploy read a project or a deployment group only in batches.
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "BatchGet")
 # REST reads AWS defines as POST (X-Ray's API is POST throughout; DescribeDomains posts the
 # names it describes); reads all the same.
 POST_READS = {("xray", "GetSamplingRules"), ("opensearch", "DescribeDomains")}

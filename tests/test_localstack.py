@@ -279,6 +279,40 @@ def test_phase_2_checks_what_localstack_serves_and_skips_the_rest(
     assert "Traceback" not in output
 
 
+def test_phase_4_reads_both_regions_and_skips_what_localstack_does_not_serve(
+    localstack: LocalStackHost, tmp_path: Path
+) -> None:
+    """Phase 4, staging and production, provisioned by the init hook: the services the
+    community edition lacks (auto-scaling, CodeDeploy, CodePipeline, CodeBuild, the reserved
+    instances, RDS, ECS …) are skipped naming the service; the network passes; the DR region is
+    read in the same run; nothing errors."""
+    started = localstack.fresh("--phase=4")
+    assert "phase 4 provisioned" in started
+    done = run_suite(
+        "--phase=4",
+        "--environment=all",
+        "--target=localstack",
+        f"--endpoint-url={localstack.endpoint}",
+        f"--evidence={tmp_path}",
+    )
+    output = done.stdout + done.stderr
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    outcomes = {r["label"]: r for r in evidence["results"]}
+    assert {i for i, r in outcomes.items() if r["outcome"] == "error"} == set(), output
+    unserved = {
+        r["id"]
+        for r in outcomes.values()
+        if r["outcome"] == "skipped" and r["message"].startswith(f"{EDITION} does not serve ")
+    }
+    assert {"scaling.policy.metric", "deploy.group.config", "reserved.database"} <= unserved
+    assert {r["region"] for r in evidence["api_calls"]["calls"]} >= {"us-east-1", "us-west-2"}
+    passed = {r["id"] for r in outcomes.values() if r["outcome"] == "passed"}
+    assert {"net.vpc.cidr", "sg.alb.ingress"} <= passed, output
+    failed = {r["id"] for r in outcomes.values() if r["outcome"] == "failed"}
+    assert failed <= explained_by(set(LEFT_OUT.findall(localstack.log()))), output
+    assert "Traceback" not in output
+
+
 @pytest.mark.parametrize(
     ("args", "env"),
     [

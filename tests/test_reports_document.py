@@ -20,6 +20,7 @@ DOCUMENT = ROOT.parent / "shared" / "seeds" / "000_2b72c41eb6d740da.txt"
 SPEC = spec_path(1)
 SPEC_2 = spec_path(2)
 SPEC_3 = spec_path(3)
+SPEC_4 = spec_path(4)
 
 pytestmark = pytest.mark.skipif(
     not DOCUMENT.exists(), reason=f"the architecture document is not beside the repo: {DOCUMENT}"
@@ -629,6 +630,108 @@ def test_pytest_phase_3_with_the_shipped_document_passes_for_either_environment(
     assert f"{len(PHASE_3_CHECKS)} passed" in done.stdout
     assert "checks without a document anchor: 0" in done.stdout
     assert "\nstaging: 0 documented values with no spec value" in done.stdout
+
+
+PHASE_4_CHECKS = {
+    "doc.phase_tables",
+    "doc.subnets",
+    "doc.staging",
+    "doc.web_hosting",
+    "doc.scaling",
+    "doc.deployment",
+    "doc.pipeline",
+    "doc.disaster_recovery",
+    "doc.reserved",
+    "doc.services",
+    "doc.sections",
+}
+
+
+def test_phase_4_document_and_spec_agree() -> None:
+    results = _check(spec=SPEC_4, phase=4)
+    assert {i: r.outcome for i, r in results.items()} == dict.fromkeys(PHASE_4_CHECKS, "passed")
+    scaling = {a.subject: a for a in results["doc.scaling"].agreements}
+    # The diagram's "(3 tasks)" is a moment of an auto-scaled count: it must lie in min..max.
+    drawn = scaling["ecs.services.api-gateway desired count [production]"]
+    assert (drawn.documented, drawn.specified, drawn.ok) == (3, 10, True)
+    assert "within min..max" in drawn.document
+    limits = [
+        a for a in results["doc.scaling"].agreements if a.subject.endswith("max_tasks [production]")
+    ]
+    assert {a.documented for a in limits} == {5, 10}
+    recovery = {a.subject: a for a in results["doc.disaster_recovery"].agreements}
+    replicated = recovery["disaster_recovery.database_replicated_retention_days [production]"]
+    assert (replicated.documented, replicated.specified) == (7, 7)
+    dns = {a.subject: a for a in results["doc.services"].agreements}
+    staging_alb = dns["services.dns_records.2.environment [production]"]
+    assert (staging_alb.documented, staging_alb.specified) == ("staging", "staging")
+    # "Auto-scaling (min 2, max 10)" is not every service's limits: reported, not judged.
+    found = {c.title: c for c in contradictions.find(load_spec(4).environment("production"))}
+    limits = found["auto-scaling limits in Key Changes are not every service's"]
+    assert "moderation-service 1-5, notification-service 1-5, web-app 2-5" in limits.detail
+    assert contradictions.find(load_spec(4).environment("staging")) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "check", "subject"),
+    [
+        (
+            "  scale_out_cooldown: 60\n",
+            "  scale_out_cooldown: 120\n",
+            "doc.scaling",
+            "ecs.autoscaling.scale_out_cooldown",
+        ),
+        (
+            "    termination_wait_time: 5",
+            "    termination_wait_time: 15",
+            "doc.deployment",
+            "ecs.deployment.termination_wait_minutes",
+        ),
+        (
+            "| RDS | Cross-region snapshot | Daily | 7 days | us-west-2 |",
+            "| RDS | Cross-region snapshot | Daily | 14 days | us-west-2 |",
+            "doc.disaster_recovery",
+            "disaster_recovery.database_replicated_retention_days",
+        ),
+        (
+            "| ElastiCache | cache.r6g.large | 1 year |",
+            "| ElastiCache | cache.r6g.large | 3 years |",
+            "doc.reserved",
+            "reserved.reservations.cache.term_years",
+        ),
+        (
+            "│min:1    │ │min:1    │ ",
+            "│min:1    │ │min:2    │ ",
+            "doc.scaling",
+            "ecs.services.notification-service.min_tasks",
+        ),
+    ],
+)
+def test_one_phase_4_value_edited_in_the_document_fails_naming_both_lines(
+    tmp_path: Path, old: str, new: str, check: str, subject: str
+) -> None:
+    doc, line = _edit(DOCUMENT, tmp_path, old, new)
+    results = _check(doc=doc, spec=SPEC_4, phase=4)
+    assert {i for i, r in results.items() if r.outcome != "passed"} == {check}
+    report = results[check].describe()
+    assert f"{doc}:{line}" in report, report
+    assert f"{subject} [production]" in report
+    assert re.search(
+        rf"specs/phase-4\.yaml:\d+ environments\.production\.{re.escape(subject)}", report
+    )
+
+
+def test_phase_4_coverage_says_why_recovery_procedures_are_not_checked() -> None:
+    gaps = _coverage(4)
+    assert gaps.unanchored == []
+    assert [v for v in gaps.not_in_spec if "(not checked: " not in v] == []
+    listed = "\n".join(gaps.not_in_spec)
+    for row in ("Single service failure", "AZ failure", "Database failure", "Region failure"):
+        assert f"(Recovery Procedures): {row} |" in listed
+    assert "RTO and RPO are targets of a recovery procedure" in listed
+    for anchored in ("Backup Strategy", "Reserved Instances): RDS", "Key Changes", "DNS Config"):
+        assert anchored not in listed
+    assert all("(not verified: " in v for v in gaps.unchecked), gaps.unchecked
 
 
 def test_a_missing_architecture_doc_is_a_usage_error(tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
 """The normalized, JSON-serializable inventory that checks read instead of AWS.
 
 One module per service (as in moto) defines a :class:`Section` model and how to collect it with
-read operations. A section is collected at most once per run and region, the first time a check
-asks for it; a section that could not be collected records why, whatever was raised (an API
+read operations. A section is collected at most once per run and region: a run of every check
+reads every section its environments document ahead, several at once (collectors read no other
+section, and live AWS answers in tens to hundreds of milliseconds: the run then waits about as
+long as its slowest section, not the sum); any other section is collected the first time a check
+asks for it. A section that could not be collected records why, whatever was raised (an API
 error, a cut connection, an answer that does not parse, a collector's bug), and every check that
 needs it reports that reason instead of a verdict. A failed section is never collected again.
 
@@ -12,9 +15,15 @@ without any AWS client (``--target inventory``).
 
 from __future__ import annotations
 
+import importlib
+import os
+import pkgutil
+import re
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
@@ -25,6 +34,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from conformance import evidence
@@ -67,7 +77,40 @@ NO_CREDENTIALS = (
     "no AWS credentials found (looked in --profile, the environment, shared config and web "
     "identity)"
 )
+# A web server's own error page (a moto server's for what it does not implement) in a parser error.
+HTML_SERVER_ERROR = re.compile(r"<title>50\d [^<]*</title>", re.IGNORECASE)
 DETAIL_LIMIT = 300  # characters of an exception's text kept in a one-line message
+
+
+# Sections read ahead at once: enough to overlap the ~25 services of two regions on a live
+# account, few enough to stay well under AWS's per-account request rates.
+COLLECT_WORKERS = 12
+WORKERS_VARIABLE = "CONFORMANCE_COLLECT_WORKERS"  # e.g. 1: read the sections one by one
+
+
+def collect_workers(environ: Mapping[str, str] = os.environ) -> int:
+    """How many sections are read at once: ``CONFORMANCE_COLLECT_WORKERS`` or the default."""
+    given = environ.get(WORKERS_VARIABLE, "").strip()
+    if not given:
+        return COLLECT_WORKERS
+    if not given.isdigit() or int(given) < 1:
+        raise UsageError(f"{WORKERS_VARIABLE}={given!r}: expected a whole number of at least 1")
+    return int(given)
+
+
+def documented_sections(environments: Iterable[EnvironmentSpec]) -> list[type[Section]]:
+    """Every section of the inventory that one of ``environments`` documents (``documented``:
+    the phase has its resources, so its checks, the tag checks among them, read it), by
+    service. A check may still ask for another (that a phase has no cache): it is collected
+    when asked."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    chosen = list(environments)
+    return [
+        cls
+        for _, cls in sorted(SECTIONS.items())
+        if any(cls.documented(environment) for environment in chosen)
+    ]
 
 
 class Tagged(BaseModel):
@@ -126,7 +169,9 @@ S = TypeVar("S", bound=Section)
 
 
 class Inventory:
-    """Sections of one region, collected lazily and once."""
+    """Sections of one target, each collected once: read ahead concurrently (:meth:`read_ahead`)
+    or the first time a check asks for it (:meth:`get`), whichever comes first. A check waiting
+    for one section waits for that section only."""
 
     def __init__(self, clients: Clients, inputs: Inputs) -> None:
         self.clients = clients
@@ -137,7 +182,10 @@ class Inventory:
         self.inputs = inputs
         self.sections: dict[str, Section] = {}
         self.failures: dict[str, CollectionFailure] = {}
-        self._lock = threading.Lock()
+        self.durations: dict[str, float] = {}  # seconds each section took to collect
+        self.read_ahead_record: dict[str, Any] | None = None  # see read_ahead
+        self._collections: dict[str, _Collection] = {}
+        self._lock = threading.Lock()  # guards _collections and the stops they hold
 
     @property
     def region(self) -> str:
@@ -154,36 +202,126 @@ class Inventory:
         return self.clients.account
 
     def get(self, cls: type[S]) -> S:
-        with self._lock:
-            if cls.service not in self.sections and cls.service not in self.failures:
-                self._collect(cls)
+        if cls.service not in self.sections and cls.service not in self.failures:
+            collection, mine = self._schedule(cls)
+            if mine:
+                self._run(cls, collection)
+            self._wait([collection])
         if cls.service in self.failures:
             raise NotCollected(self.failures[cls.service])
         section = self.sections[cls.service]
         assert isinstance(section, cls)
         return section
 
-    def _collect(self, cls: type[Section]) -> None:
-        """Collect ``cls`` once: its section, or whatever went wrong as its recorded failure."""
-        first_call = len(self.clients.log.calls)
+    def read_ahead(self, sections: Iterable[type[Section]], workers: int) -> None:
+        """Collect ``sections`` now, on up to ``workers`` threads (one: in this thread, in order),
+        those not collected or being collected already. Collectors read no other section, so
+        they are independent; botocore's adaptive retries pace each client under throttling.
+        Raises the TargetError (no credentials) of the first section in order that had one."""
+        began, cpu = time.perf_counter(), time.process_time()
+        scheduled = [(cls, *self._schedule(cls)) for cls in sections]
+        todo = [(cls, collection) for cls, collection, mine in scheduled if mine]
+        if workers <= 1 or len(todo) <= 1:
+            for cls, collection in todo:
+                self._run(cls, collection)
+        else:
+            pool = ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix="collect")
+            futures = [(cls, pool.submit(self._run, cls, c)) for cls, c in todo]
+            try:
+                self._wait([collection for _, collection in todo])
+            finally:
+                for cls, future in futures:
+                    if future.cancel():  # interrupted before it began: a check may ask again
+                        self._forget(cls)
+                pool.shutdown(wait=False)
+        self.read_ahead_record = {
+            "sections": len(todo),
+            "workers": min(workers, len(todo)),
+            "seconds": round(time.perf_counter() - began, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3),  # this process's, all threads
+        }
+        self._wait([collection for _, collection, _ in scheduled])
+
+    def _schedule(self, cls: type[Section]) -> tuple[_Collection, bool]:
+        """The collection of ``cls``, and whether the caller must run it (it was not scheduled).
+        Scheduling fixes where the section's calls are listed in the evidence."""
+        with self._lock:
+            collection = self._collections.get(cls.service)
+            if collection is not None:
+                return collection, False
+            collection = self._collections[cls.service] = _Collection(self._open_scope())
+            return collection, True
+
+    def _open_scope(self) -> int:
+        return self.clients.log.open_scope()
+
+    def _forget(self, cls: type[Section]) -> None:
+        with self._lock:
+            self._collections.pop(cls.service, None)
+
+    def _run(self, cls: type[Section], collection: _Collection) -> None:
+        """Collect ``cls`` (in whichever thread), then let whoever waits for it go on."""
+        began = time.perf_counter()
         try:
-            self.sections[cls.service] = cls.collect(self.clients, self.inputs)
-        except NoCredentialsError:
-            self.failures[cls.service] = CollectionFailure(
-                service=cls.service, kind="error", message=NO_CREDENTIALS
-            )
-            raise TargetError(NO_CREDENTIALS) from None
-        except Exception as exc:  # every other cause is this section's failure, never a crash
-            calls = self.clients.log.calls[first_call:]
-            last = calls[-1].action if calls else None
-            self.failures[cls.service] = failure_of(cls.service, exc, last, self.clients.emulator)
+            self._collect(cls, collection.scope)
+        except TargetError as stop:
+            collection.stop = stop
+        except BaseException:  # interrupted: not collected, so a later ask collects it again
+            self._forget(cls)
+            collection.done.set()
+            raise
+        self.durations[cls.service] = round(time.perf_counter() - began, 3)
+        collection.done.set()
+
+    def _wait(self, collections: list[_Collection]) -> None:
+        """Wait for ``collections``; raise the first stop none raised yet (each is raised once:
+        afterwards the section is its recorded failure)."""
+        for collection in collections:
+            collection.done.wait()
+        with self._lock:
+            stop = next((c.stop for c in collections if c.stop is not None), None)
+            for collection in collections:
+                if collection.stop is stop:
+                    collection.stop = None
+        if stop is not None:
+            raise stop
+
+    def _collect(self, cls: type[Section], scope: int) -> None:
+        """Collect ``cls`` once: its section, or whatever went wrong as its recorded failure."""
+        with self.clients.log.scoped(scope) as calls:
+            try:
+                self.sections[cls.service] = cls.collect(self.clients, self.inputs)
+            except NoCredentialsError:
+                self.failures[cls.service] = CollectionFailure(
+                    service=cls.service, kind="error", message=NO_CREDENTIALS
+                )
+                raise TargetError(NO_CREDENTIALS) from None
+            except Exception as exc:  # every other cause is this section's failure, never a crash
+                last = calls[-1].action if calls else None
+                self.failures[cls.service] = failure_of(cls.service, exc, last, self.emulator)
 
     def snapshot(self) -> dict[str, Any]:
+        """What was read, in service order, and how it was collected: the sections read ahead
+        (how many, on how many threads, in how many seconds and CPU seconds; None: none was)
+        and the seconds each section took."""
         return {
             "region": self.region,
             "sections": {k: v.model_dump(mode="json") for k, v in sorted(self.sections.items())},
             "failures": {k: v.model_dump(mode="json") for k, v in sorted(self.failures.items())},
+            "collection": {
+                "read_ahead": self.read_ahead_record,
+                "seconds": dict(sorted(self.durations.items())),
+            },
         }
+
+
+@dataclass(eq=False)
+class _Collection:
+    """One section's collection: done once it is recorded (a section or a failure)."""
+
+    scope: int  # where its calls are listed (see CallLog)
+    done: threading.Event = field(default_factory=threading.Event)
+    stop: TargetError | None = None  # a run-stopping error no waiter has raised yet
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,6 +335,7 @@ class SavedSnapshot:
     region: str
     sections: Mapping[str, Mapping[str, Any]]
     failures: Mapping[str, CollectionFailure]
+    collection: Mapping[str, Any] | None = None  # how that run collected it (see snapshot)
 
     def describe(self) -> str:
         return f"inventory of {self.origin} in {self.location}, read from {self.recorded_from}"
@@ -243,8 +382,16 @@ class SavedSnapshot:
             recorded = {k: CollectionFailure.model_validate(v) for k, v in failures.items()}
         except ValidationError as exc:
             raise UsageError(f"{shape} (a failure: {one_line(exc)})") from None
+        collection = inventory.get("collection")
         return cls(
-            origin, location, recorded_from, emulator, inventory["region"], sections, recorded
+            origin,
+            location,
+            recorded_from,
+            emulator,
+            inventory["region"],
+            sections,
+            recorded,
+            collection if isinstance(collection, dict) else None,
         )
 
 
@@ -271,7 +418,10 @@ class SavedInventory(Inventory):
     def account(self) -> str | None:
         return None  # the description of the run it was recorded by names the account
 
-    def _collect(self, cls: type[Section]) -> None:
+    def _open_scope(self) -> int:
+        return 0  # no call is made
+
+    def _collect(self, cls: type[Section], scope: int) -> None:
         service, origin = cls.service, self.saved.origin
         raw = self.saved.sections.get(service)
         if service in self.saved.failures:
@@ -298,9 +448,11 @@ class SavedInventory(Inventory):
                 )
 
     def snapshot(self) -> dict[str, Any]:
-        """What was read; a section the saved run lacked is not a failure of its own."""
+        """What was read; a section the saved run lacked is not a failure of its own; how it
+        was collected is what the saved run recorded."""
         data = super().snapshot()
         data["failures"] = {k: v for k, v in data["failures"].items() if k not in self._absent}
+        data["collection"] = self.saved.collection
         return data
 
 
@@ -313,6 +465,17 @@ def failure_of(
         return classify(service, exc, emulator)
     if isinstance(exc, ConformanceError):  # the guard's refusal already names the operation
         return CollectionFailure(service=service, kind="error", message=one_line(exc))
+    if isinstance(exc, ResponseParserError) and last_call and HTML_SERVER_ERROR.search(str(exc)):
+        # A moto server answers a query-protocol operation it does not implement (RDS's and
+        # ElastiCache's reserved instances) with an HTML 500 page, which botocore cannot parse
+        # into an error (a JSON-protocol one is a ClientError 500, classified above). AWS
+        # answers every API error with an error document, never a web page.
+        return CollectionFailure(
+            service=service,
+            kind="unsupported",
+            message=f"{emulator or 'this target'} does not serve {service}: {last_call} "
+            "answered 500: an HTML error page",
+        )
     if isinstance(exc, NotImplementedError) and last_call:
         # In-process moto raises this for an operation it does not implement (X-Ray sampling
         # rules, Cost Explorer's tag list): the target cannot serve it, which is not a verdict.

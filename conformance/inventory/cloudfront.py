@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from conformance.spec import EnvironmentSpec
 
 
+# The hosted zone of every distribution's domain, as a Route 53 alias record to one names it.
+HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
+
+
 class Origin(BaseModel):
     id: str
     domain: str  # lowercased

@@ -203,6 +203,11 @@ class AgentMetricsInventory(Section):
     metrics: list[Metric]
 
     @classmethod
+    def documented(cls, env: EnvironmentSpec) -> bool:
+        """Read where the phase has an EC2 host whose agent metrics it documents."""
+        return env.ec2_host is not None and env.ec2_host.agent_metrics is not None
+
+    @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         paginator = clients.client("cloudwatch").get_paginator("list_metrics")
         return cls(

@@ -162,6 +162,11 @@ class CacheClustersInventory(Section):
     cluster_ids: list[str]
 
     @classmethod
+    def documented(cls, env: EnvironmentSpec) -> bool:
+        """Read where the phase documents that it has no cache (its only check)."""
+        return env.absent is not None and env.absent.cache_clusters is not None
+
+    @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
         paginator = clients.client("elasticache").get_paginator("describe_cache_clusters")
         return cls(

@@ -36,6 +36,8 @@ class DomainStatus(BaseModel):
     enforce_https: bool | None
     fine_grained_access: bool | None  # AdvancedSecurityOptions.Enabled
     tags: dict[str, str]
+    # e.g. OpenSearch_2.11 or Elasticsearch_7.10 (which snapshots the service takes depends on it)
+    engine_version: str | None = None
 
 
 class Domain(BaseModel):
@@ -106,4 +108,5 @@ def _status(raw: dict[str, Any], tags: dict[str, str]) -> DomainStatus:
         enforce_https=raw.get("DomainEndpointOptions", {}).get("EnforceHTTPS"),
         fine_grained_access=raw.get("AdvancedSecurityOptions", {}).get("Enabled"),
         tags=tags,
+        engine_version=raw.get("EngineVersion"),
     )

@@ -1,5 +1,9 @@
 """RDS: the DB instances and DB subnet groups, as DescribeDBInstances and DescribeDBSubnetGroups
-report them (no per-instance call: tags come inline in TagList)."""
+report them (no per-instance call: tags come inline in TagList).
+
+An instance's automated-backup replications to other regions (Phase 4's disaster recovery) come
+inline too (DBInstanceAutomatedBackupsReplications); the replicated backups themselves are read
+in the DR region (``conformance.inventory.rds_dr``)."""
 
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ class DbInstance(BaseModel):
     subnet_ids: list[str]
     security_group_ids: list[str]
     tags: dict[str, str]
+    # ARNs of the automated backups replicated to other regions (DBInstanceAutomatedBackupsArn);
+    # None when the answer lacks DBInstanceAutomatedBackupsReplications (moto never reports it).
+    automated_backup_replications: list[str] | None = None
 
 
 class DbSubnetGroup(BaseModel):
@@ -114,4 +121,13 @@ def _instance(i: dict[str, Any]) -> DbInstance:
         subnet_ids=[s["SubnetIdentifier"] for s in group.get("Subnets", [])],
         security_group_ids=[g["VpcSecurityGroupId"] for g in i.get("VpcSecurityGroups", [])],
         tags=tags_of(i.get("TagList")),
+        automated_backup_replications=(
+            None
+            if "DBInstanceAutomatedBackupsReplications" not in i
+            else [
+                r["DBInstanceAutomatedBackupsArn"]
+                for r in i["DBInstanceAutomatedBackupsReplications"]
+                if "DBInstanceAutomatedBackupsArn" in r
+            ]
+        ),
     )

@@ -16,6 +16,7 @@ class Record(BaseModel):
     type: str
     values: list[str]  # record values, or the alias target's DNS name
     alias: bool = False  # an alias record: ``values`` holds its target's DNS name
+    alias_zone: str | None = None  # an alias target's hosted zone (CloudFront's: Z2FDTNDATAQYW2)
 
 
 class HostedZone(BaseModel):
@@ -64,6 +65,7 @@ class Route53Inventory(Section):
                     else [v["Value"] for v in r.get("ResourceRecords", [])]
                 ),
                 alias="AliasTarget" in r,
+                alias_zone=r["AliasTarget"].get("HostedZoneId") if "AliasTarget" in r else None,
             )
             for page in route53.get_paginator("list_resource_record_sets").paginate(
                 HostedZoneId=zone.id

@@ -1,11 +1,17 @@
-"""S3: the project's buckets (backups, static assets, OpenTofu state) and their protections."""
+"""S3: the project's buckets (backups, static assets, OpenTofu state) and their protections.
+
+Where the phase has a disaster-recovery region (Phase 4), each bucket's replication
+configuration is read too (GetBucketReplication), and the region of every bucket its rules
+replicate to (GetBucketLocation, once per destination, asked in the DR region: S3 answers it for
+a bucket of any region). Earlier phases make no such call.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Self
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from conformance.aws import Clients
 from conformance.inputs import Inputs
@@ -19,8 +25,27 @@ ABSENT = frozenset(
         "NoSuchTagSet",
         "ServerSideEncryptionConfigurationNotFoundError",
         "NoSuchPublicAccessBlockConfiguration",
+        "ReplicationConfigurationNotFoundError",
     }
 )
+# GetBucketLocation's answer for us-east-1 (no constraint) and its legacy name for eu-west-1.
+LEGACY_LOCATIONS = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}
+
+
+class ReplicationRule(BaseModel):
+    """One rule of a bucket's replication configuration, and which objects it replicates."""
+
+    id: str | None
+    status: str  # Enabled or Disabled
+    destination: str  # the destination bucket's name (the rule names it by ARN)
+    prefix: str  # the key prefix the rule is limited to; "" for every key
+    tags: dict[str, str]  # the object tags the rule is limited to
+    size_limits: list[str]  # object-size conditions, e.g. "ObjectSizeGreaterThan 1024"
+
+    @property
+    def whole_bucket(self) -> bool:
+        """Whether the rule replicates every object (no prefix, tag or size narrows it)."""
+        return not self.prefix and not self.tags and not self.size_limits
 
 
 class Bucket(BaseModel):
@@ -29,6 +54,8 @@ class Bucket(BaseModel):
     encryption: list[str]  # SSE algorithms of the default-encryption rules
     public_access_block: dict[str, bool] | None  # the four settings; None when not configured
     tags: dict[str, str]
+    # The replication rules ([] without a configuration); None where not read (no DR region).
+    replication: list[ReplicationRule] | None = None
 
 
 class S3Inventory(Section):
@@ -36,6 +63,8 @@ class S3Inventory(Section):
 
     names: list[str]  # every bucket of the account
     buckets: dict[str, Bucket]  # the project's documented buckets that exist, by name
+    # The region of each bucket the documented buckets replicate to; None: no such bucket.
+    destination_regions: dict[str, str | None] = Field(default_factory=dict)
 
     def tagged(self, inputs: Inputs) -> list[Tagged]:
         """The environment's documented buckets (the state bucket is production's)."""
@@ -61,11 +90,19 @@ class S3Inventory(Section):
         documented = list(
             dict.fromkeys(scoped.name(r) for scoped in inputs.each_environment() for r in _roles())
         )
-        buckets = {name: _bucket(s3, name) for name in documented if name in names}
-        return cls(names=sorted(names), buckets=buckets)
+        replicates = clients.dr_region is not None
+        buckets = {name: _bucket(s3, name, replicates) for name in documented if name in names}
+        destinations = sorted(
+            {rule.destination for b in buckets.values() for rule in b.replication or []}
+        )
+        regions: dict[str, str | None] = {}
+        if destinations:
+            located = clients.client("s3", clients.dr_region)
+            regions = {name: _region(located, name) for name in destinations}
+        return cls(names=sorted(names), buckets=buckets, destination_regions=regions)
 
 
-def _bucket(s3: Any, name: str) -> Bucket:
+def _bucket(s3: Any, name: str, replicates: bool) -> Bucket:
     encryption = _configuration(s3.get_bucket_encryption, name)
     rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     block = _configuration(s3.get_public_access_block, name)
@@ -80,7 +117,45 @@ def _bucket(s3: Any, name: str) -> Bucket:
         ],
         public_access_block=block["PublicAccessBlockConfiguration"] if block else None,
         tags=tags_of(tagging["TagSet"] if tagging else None),
+        replication=_replication(s3, name) if replicates else None,
     )
+
+
+def _replication(s3: Any, name: str) -> list[ReplicationRule]:
+    configuration = _configuration(s3.get_bucket_replication, name)
+    rules = (configuration or {}).get("ReplicationConfiguration", {}).get("Rules", [])
+    return [replication_rule(r) for r in rules]
+
+
+def replication_rule(raw: dict[str, Any]) -> ReplicationRule:
+    """A rule, its scope read from whichever form it uses: the legacy top-level Prefix, or a
+    Filter of one Prefix, one Tag, or an And of several conditions."""
+    scope = raw.get("Filter", {})
+    conditions = scope.get("And", scope)
+    tags = conditions.get("Tags", []) + ([conditions["Tag"]] if "Tag" in conditions else [])
+    return ReplicationRule(
+        id=raw.get("ID"),
+        status=raw["Status"],
+        destination=raw["Destination"]["Bucket"].rsplit(":", 1)[-1],  # arn:aws:s3:::NAME
+        prefix=raw.get("Prefix") or conditions.get("Prefix") or "",
+        tags=tags_of(tags),
+        size_limits=[
+            f"{limit} {conditions[limit]}"
+            for limit in ("ObjectSizeGreaterThan", "ObjectSizeLessThan")
+            if limit in conditions
+        ],
+    )
+
+
+def _region(s3: Any, name: str) -> str | None:
+    """The region of bucket ``name``; None when it does not exist."""
+    try:
+        constraint: str | None = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return None
+        raise
+    return LEGACY_LOCATIONS.get(constraint, constraint)
 
 
 def _configuration(operation: Any, name: str) -> dict[str, Any] | None:

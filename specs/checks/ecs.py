@@ -5,7 +5,8 @@ how every service runs (launch type, subnets, public IP, security groups, loggin
 deployment, load-balancer registration) and what else the cluster runs are judged by functions.
 
 "1 task per service" is checked as the service's desired count: the running count follows it
-once tasks start, and an emulator starts none (moto keeps it 0).
+once tasks start, and an emulator starts none (moto keeps it 0). Where the services auto-scale
+(Phase 4 production) no count is documented, only a range: specs/checks/scaling.py checks it.
 """
 
 from __future__ import annotations
@@ -292,9 +293,11 @@ def environment(ctx: CheckContext, ecs: EcsSpec) -> None:
 
 @check(
     "ecs.service.deployment",
-    title="Each service deploys as documented (rolling: ECS's own deployment controller)",
+    title="Each service deploys as documented (rolling: ECS's own deployment controller; "
+    "blue-green: CodeDeploy's)",
     area=lambda env: env.ecs.deployment if env.ecs is not None else None,
-    remediation="Set the service's deployment_controller type to ECS (rolling update).",
+    remediation="Set the service's deployment_controller type to the documented one: ECS for "
+    "rolling updates, CODE_DEPLOY for blue-green.",
 )
 def deployment(ctx: CheckContext, documented: DeploymentSpec) -> None:
     ecs = ctx.env.ecs

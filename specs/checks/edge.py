@@ -5,7 +5,8 @@
 default and has no rule that blocks or challenges (no rules, or only Count rules) inspects
 traffic and stops none of it, so it fails. An environment's distribution is the one serving its
 static-assets bucket (an S3 REST origin) or tagged with its Project and Environment; one serving
-its load balancer or answering under its domain serves it too.
+its load balancer or answering under its domain serves it too. In Phase 4 it also fronts the
+site's dynamic requests: its default behaviour goes to the ALB, the static paths to S3.
 
 X-Ray's "5% sampling" is the fixed rate of the rule each service's traffic falls under: of the
 rules taking all of it (matching the service's name as an ECS container, no narrower host, path,
@@ -20,7 +21,8 @@ import math
 
 from conformance.checks import CheckContext, ResourceMissing, check
 from conformance.inventory.cloudfront import CloudfrontInventory, Distribution, bucket_of
-from conformance.inventory.elbv2 import Elbv2Inventory
+from conformance.inventory.elbv2 import Elbv2Inventory, LoadBalancer
+from conformance.inventory.route53 import Route53Inventory
 from conformance.inventory.wafv2 import Wafv2Inventory, WebAcl
 from conformance.inventory.xray import XrayInventory
 from conformance.spec import CdnSpec, EnvironmentSpec, FirewallSpec, TracingSpec
@@ -29,6 +31,7 @@ from specs.checks.load_balancer import the_alb
 # The origin the X-Ray SDK reports for a service running as an ECS task (its ECS plugin).
 ECS_SERVICE_TYPE = "AWS::ECS::Container"
 TAGS_LOCATING = ("Project", "Environment")
+DEFAULT_PATH = "*"  # how the inventory names the default cache behaviour
 
 
 def _firewall(env: EnvironmentSpec) -> FirewallSpec | None:
@@ -42,6 +45,11 @@ def _cdn(env: EnvironmentSpec) -> CdnSpec | None:
 def _cdn_origin(env: EnvironmentSpec) -> CdnSpec | None:
     cdn = env.cdn
     return cdn if cdn is not None and cdn.distribution.value and cdn.origin is not None else None
+
+
+def _cdn_dynamic(env: EnvironmentSpec) -> CdnSpec | None:
+    cdn = env.cdn
+    return cdn if cdn is not None and cdn.dynamic_origin is not None else None
 
 
 def _tracing(env: EnvironmentSpec) -> TracingSpec | None:
@@ -140,13 +148,15 @@ def _shown(distribution: Distribution, reasons: list[str]) -> str:
     return f"{distribution.id} ({state}; {'; '.join(reasons)})"
 
 
-def _serving(ctx: CheckContext) -> list[tuple[Distribution, list[str]]]:
+def serving(ctx: CheckContext) -> list[tuple[Distribution, list[str]]]:
+    """The distributions serving this environment, each with why it is counted as serving it."""
     cloudfront = ctx.get(CloudfrontInventory)
     found = [(d, _why_serving(ctx, d)) for d in cloudfront.distributions]
     return [(d, reasons) for d, reasons in found if reasons]
 
 
-def _none_serving(ctx: CheckContext) -> ResourceMissing:
+def none_serving(ctx: CheckContext) -> ResourceMissing:
+    """The failure of a check needing the environment's distribution when none serves it."""
     looked_for = f"a CloudFront distribution with origin S3 bucket {_assets_bucket(ctx)}"
     tags = ", ".join(f"{k}={v}" for k, v in _locating_tags(ctx).items())
     return ResourceMissing(
@@ -168,17 +178,17 @@ def _none_serving(ctx: CheckContext) -> ResourceMissing:
     "Staging: remove the distribution (staging is served directly by its ALB).",
 )
 def distribution(ctx: CheckContext, cdn: CdnSpec) -> None:
-    serving = _serving(ctx)
-    shown = [_shown(d, reasons) for d, reasons in serving]
+    found = serving(ctx)
+    shown = [_shown(d, reasons) for d, reasons in found]
     if cdn.distribution.value:
-        if not serving:
-            raise _none_serving(ctx)
+        if not found:
+            raise none_serving(ctx)
         ctx.expect(
             cdn.distribution,
             shown,
             subject=f"CloudFront distributions of {ctx.inputs.environment}",
             expected="an enabled distribution",
-            ok=any(d.enabled for d, _ in serving),
+            ok=any(d.enabled for d, _ in found),
         )
     else:
         ctx.expect(
@@ -186,7 +196,7 @@ def distribution(ctx: CheckContext, cdn: CdnSpec) -> None:
             shown,
             subject=f"CloudFront distributions serving {ctx.inputs.environment}",
             expected="no enabled distribution",
-            ok=not any(d.enabled for d, _ in serving),
+            ok=not any(d.enabled for d, _ in found),
         )
 
 
@@ -201,16 +211,101 @@ def distribution(ctx: CheckContext, cdn: CdnSpec) -> None:
 def origin(ctx: CheckContext, cdn: CdnSpec) -> None:
     assert cdn.origin is not None
     bucket = _assets_bucket(ctx)
-    serving = _serving(ctx)
-    if not serving:
-        raise _none_serving(ctx)
-    routed = {d.id: sorted(o.domain for o in d.routed_origins()) for d, _ in serving}
+    found = serving(ctx)
+    if not found:
+        raise none_serving(ctx)
+    routed = {d.id: sorted(o.domain for o in d.routed_origins()) for d, _ in found}
     ctx.expect(
         cdn.origin,
         routed,
         subject="origins the environment's distributions route requests to",
         expected=f"S3 bucket {bucket} ({bucket}.s3[.<region>].amazonaws.com)",
         ok=any(bucket_of(o) == bucket for origins in routed.values() for o in origins),
+    )
+
+
+def _is_alb_origin(ctx: CheckContext, domain: str, alb: LoadBalancer) -> bool:
+    """Whether an origin domain reaches the ALB: its own DNS name (CloudFront then validates the
+    ALB's certificate against the forwarded Host header), or a name of the site's zone aliased
+    to it (a name the certificate covers)."""
+    if _bare(domain) == _bare(alb.dns_name):
+        return True
+    if not _own_name(ctx, domain):
+        return False
+    records = ctx.get(Route53Inventory).records
+    return any(
+        r.name == domain and r.alias and [_bare(v) for v in r.values] == [_bare(alb.dns_name)]
+        for r in records
+    )
+
+
+def _bare(name: str) -> str:
+    return name.rstrip(".").lower().removeprefix("dualstack.")
+
+
+def _routes(distribution: Distribution) -> list[str]:
+    """Each cache behaviour as ``path -> origin domain``, for a reader."""
+    origins = {o.id: o.domain for o in distribution.origins}
+    return [
+        f"{b.path_pattern} -> {origins.get(b.target_origin_id, f'no origin {b.target_origin_id}')}"
+        for b in distribution.behaviors
+    ]
+
+
+@check(
+    "cdn.dynamic_origin",
+    title="The distribution sends dynamic requests (its default behaviour) to the ALB and the "
+    "static paths to the static-assets bucket",
+    area=_cdn_dynamic,
+    severity="medium",
+    remediation="Give the distribution the ALB as a custom origin (HTTPS only, forwarding the "
+    "Host header or under a name its certificate covers), make it the default cache "
+    "behaviour's target, and route the static paths (e.g. /_next/static/*) to the S3 origin in "
+    "ordered cache behaviours.",
+)
+def dynamic_origin(ctx: CheckContext, cdn: CdnSpec) -> None:
+    """Phase 4: "Dynamic requests (SSR, API routes) route to ECS via ALB" while "CloudFront
+    serves static assets from S3": the default behaviour (``*``, whatever no path pattern
+    matches) targets an origin reaching the environment's ALB, and at least one path-pattern
+    behaviour targets the static-assets bucket's S3 origin. Which
+    paths are static is the application's (Next.js: /_next/static/*), so not checked."""
+    assert cdn.dynamic_origin is not None
+    alb = the_alb(ctx)
+    bucket = _assets_bucket(ctx)
+    found = serving(ctx)
+    if not found:
+        raise none_serving(ctx)
+    routes = {d.id: _routes(d) for d, _ in found}
+
+    def default_to_alb(d: Distribution) -> bool:
+        origins = {o.id: o.domain for o in d.origins}
+        return any(
+            _is_alb_origin(ctx, origins.get(b.target_origin_id, ""), alb)
+            for b in d.behaviors
+            if b.path_pattern == DEFAULT_PATH
+        )
+
+    def paths_to_bucket(d: Distribution) -> bool:
+        origins = {o.id: o.domain for o in d.origins}
+        return any(
+            bucket_of(origins.get(b.target_origin_id, "")) == bucket
+            for b in d.behaviors
+            if b.path_pattern != DEFAULT_PATH
+        )
+
+    ctx.expect(
+        cdn.dynamic_origin,
+        routes,
+        subject="default cache behaviour of the environment's distributions",
+        expected=f"* -> load balancer {alb.name} ({alb.dns_name}, or a name aliased to it)",
+        ok=any(default_to_alb(d) for d, _ in found),
+    )
+    ctx.expect(
+        cdn.dynamic_origin,
+        routes,
+        subject="path-pattern cache behaviours of the environment's distributions",
+        expected=f"a static path -> S3 bucket {bucket}",
+        ok=any(paths_to_bucket(d) for d, _ in found),
     )
 
 

@@ -1,5 +1,10 @@
 """The service inventory: SQS, S3, Route 53, ECR, Secrets Manager and CloudWatch Logs (Phase 1,
-carried into Phase 2, whose DNS records alias the ALB)."""
+carried into Phase 2, whose DNS records alias the ALB).
+
+Phase 4's DNS table points the apex at the CloudFront distribution and adds
+``api.staging.{domain}``: a record of the site's one hosted zone (checked in production's run,
+like the zone) whose target is staging's ALB (the record's documented ``environment``). Its name
+is read against the zone's domain, production's."""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from typing import Any
 
 from conformance import locate
 from conformance.checks import CheckContext, ResourceMissing, check
+from conformance.inventory.cloudfront import HOSTED_ZONE_ID, Distribution
 from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.ecr import EcrInventory
+from conformance.inventory.elbv2 import Elbv2Inventory, LoadBalancer
 from conformance.inventory.logs import LogsInventory
 from conformance.inventory.route53 import Record, Route53Inventory
 from conformance.inventory.s3 import S3Inventory
@@ -23,6 +30,7 @@ from conformance.spec import (
     QueuesSpec,
     ServicesSpec,
 )
+from specs.checks.edge import none_serving, serving
 from specs.checks.load_balancer import the_alb
 
 
@@ -183,22 +191,40 @@ def _aliased_records(env: EnvironmentSpec) -> list[DnsRecordSpec]:
     return [r for r in records if r.target.value == "alb"]
 
 
-def _alb_target(name: str) -> str:
+def _alias_target(name: str) -> str:
     """An alias target's DNS name as compared: lower case, no root dot, no dualstack. prefix
     (Route 53 shows an ALB alias as dualstack.<the ALB's DNS name>)."""
     return name.rstrip(".").lower().removeprefix("dualstack.")
 
 
+def _alb_of(ctx: CheckContext, record: DnsRecordSpec) -> LoadBalancer:
+    """The load balancer a record documented as "ALB" points at: its environment's (api.staging:
+    staging's, named as staging names it), else the checked environment's."""
+    environment = record.environment.value if record.environment else ctx.inputs.environment
+    if environment == ctx.inputs.environment:
+        return the_alb(ctx)
+    name = ctx.inputs.for_environment(environment).name("alb")
+    elbv2 = ctx.get(Elbv2Inventory)
+    found = elbv2.named(name)
+    if found is None:
+        raise ResourceMissing(
+            f"{environment}'s load balancer {name}", (lb.name for lb in elbv2.load_balancers)
+        )
+    return found
+
+
 @check(
     "dns.alb.alias",
-    title="The apex and api. names are A records aliased to the ALB",
+    title="Each record documented as the ALB (apex or api.; api.staging. to staging's) is an A "
+    "alias to that ALB",
     area=lambda env: env.services if _aliased_records(env) else None,
     severity="high",
-    remediation="Make each record an A alias (alias block) to the ALB's DNS name and zone.",
+    remediation="Make each record an A alias (alias block) to the ALB's DNS name and zone: "
+    "api.staging. to staging's ALB, the others to the environment's.",
 )
 def alb_alias(ctx: CheckContext, services: ServicesSpec) -> None:
-    alb = the_alb(ctx)
     for record in _aliased_records(ctx.env):
+        alb = _alb_of(ctx, record)
         fqdn, found = _records(ctx, record.name.value, record.type.value)
         actual = sorted(f"alias {v}" if r.alias else f"value {v}" for r in found for v in r.values)
         ctx.expect(
@@ -208,8 +234,68 @@ def alb_alias(ctx: CheckContext, services: ServicesSpec) -> None:
             expected=f"alias {alb.dns_name} (load balancer {alb.name})",
             ok=len(found) == 1
             and found[0].alias
-            and [_alb_target(v) for v in found[0].values] == [_alb_target(alb.dns_name)],
+            and [_alias_target(v) for v in found[0].values] == [_alias_target(alb.dns_name)],
         )
+
+
+def _cloudfront_records(env: EnvironmentSpec) -> list[DnsRecordSpec]:
+    records = env.services.dns_records if env.services else []
+    return [r for r in records if r.target.value == "cloudfront"]
+
+
+def _aliased_distribution(
+    found: list[Record], distributions: list[Distribution]
+) -> Distribution | None:
+    """The distribution the records (one alias) point at, if they do at one of these."""
+    if len(found) != 1 or not found[0].alias or len(found[0].values) != 1:
+        return None
+    name = _alias_target(found[0].values[0])
+    return next((d for d in distributions if _alias_target(d.domain) == name), None)
+
+
+@check(
+    "dns.cloudfront.alias",
+    title="The apex is an A alias to the environment's CloudFront distribution, which answers "
+    "for it",
+    area=lambda env: env.services if _cloudfront_records(env) else None,
+    severity="high",
+    remediation="Make the record an A alias to the distribution's domain (d….cloudfront.net, "
+    f"zone {HOSTED_ZONE_ID}) and list the name among the distribution's alternate domain "
+    "names (aliases), with a certificate covering it.",
+)
+def cloudfront_alias(ctx: CheckContext, services: ServicesSpec) -> None:
+    """A Route 53 alias to CloudFront names the distribution's domain in CloudFront's one
+    hosted zone; CloudFront answers a request for the name only if the distribution lists it
+    as an alternate domain name (else 403), so both are required."""
+    distributions = [d for d, _ in serving(ctx)]
+    if not distributions:
+        raise none_serving(ctx)
+    for record in _cloudfront_records(ctx.env):
+        fqdn, found = _records(ctx, record.name.value, record.type.value)
+        actual = sorted(
+            f"alias {v} (zone {r.alias_zone})" if r.alias else f"value {v}"
+            for r in found
+            for v in r.values
+        )
+        target = _aliased_distribution(found, distributions)
+        ctx.expect(
+            record.target,
+            actual,
+            subject=f"{record.type.value} record {fqdn}",
+            expected=" or ".join(
+                f"alias {d.domain} (zone {HOSTED_ZONE_ID}; distribution {d.id})"
+                for d in distributions
+            ),
+            ok=target is not None and found[0].alias_zone == HOSTED_ZONE_ID,
+        )
+        if target is not None:
+            ctx.expect(
+                record.target,
+                target.aliases,
+                subject=f"alternate domain names of distribution {target.id}",
+                expected=f"{fqdn} among them",
+                ok=fqdn in target.aliases,
+            )
 
 
 @check(

@@ -7,7 +7,7 @@ import pkgutil
 from collections.abc import Callable
 
 import conformance.inventory
-from conformance.checks import CheckContext, check
+from conformance.checks import CheckContext, ResourceMissing, check
 from conformance.inventory import SECTIONS, Section, Tagged
 from conformance.spec import EnvironmentSpec, TagsSpec
 
@@ -26,14 +26,23 @@ def _taggable(env: EnvironmentSpec) -> list[type[Section]]:
     package = conformance.inventory
     for info in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{info.name}")
-    return [
-        cls for cls in SECTIONS.values() if cls.tagged is not Section.tagged and cls.documented(env)
-    ]
+    return sorted(
+        (
+            cls
+            for cls in SECTIONS.values()
+            if cls.tagged is not Section.tagged and cls.documented(env)
+        ),
+        key=lambda cls: cls.service,  # the same order whichever module was imported first
+    )
 
 
 def _resources(ctx: CheckContext) -> list[Tagged]:
-    """The project's resources; a section that cannot be collected stops the check."""
-    return [resource for cls in _taggable(ctx.env) for resource in ctx.get(cls).tagged(ctx.inputs)]
+    """The project's resources; a section that cannot be collected stops the check, and none
+    at all (an account or plan of another project) fails it: no resource carries the tags."""
+    found = [r for cls in _taggable(ctx.env) for r in ctx.get(cls).tagged(ctx.inputs)]
+    if not found:
+        raise ResourceMissing(f"resources named {ctx.inputs.prefix}-… to carry the tags", [])
+    return found
 
 
 def _requires(key: str) -> Callable[[EnvironmentSpec], TagsSpec | None]:

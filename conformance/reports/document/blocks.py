@@ -1,5 +1,6 @@
-"""Hand-written readers of what is not a table cell: the VPC tree diagram (any phase's), the
-compose file and the nginx configuration (Phase 1)."""
+"""Hand-written readers of what is not a table cell: the VPC tree diagram (any phase's), an
+environment's cluster diagram (Phases 3-4), the compose file and the nginx configuration (Phase 1),
+and Phase 4's auto-scaling policy and deployment configuration blocks."""
 
 from __future__ import annotations
 
@@ -93,9 +94,9 @@ def cluster_diagram(c: Comparer, section: str | None) -> None:
         if region:
             c.compare("region", line, "diagram title", region[1], ("primary_region",))
         boxes = re.findall(r"│([^│\s][^│]*?)\s*│", text)
-        counts = [re.fullmatch(r"\((\d+) tasks?\)", box) for box in boxes]
+        counts = [re.fullmatch(r"\((\d+) tasks?\)|(min|max):(\d+)", box) for box in boxes]
         if not boxes or not all(counts):
-            names = boxes  # the names of the boxes whose counts the next line gives
+            names = boxes  # the names of the boxes whose counts the next lines give
             counts = []
         for name, count in zip(names, counts, strict=False):
             service = _service_drawn(name, list(services))
@@ -105,9 +106,13 @@ def cluster_diagram(c: Comparer, section: str | None) -> None:
                 c.only_in_document(c.spec.label(f"service box {name}"), line, "diagram", name)
                 continue
             drawn.add(service)
-            keys = c.spec.env_path("ecs", "services", service, "tasks")
-            subject = c.spec.label(f"ecs.services.{service}.tasks")
-            c.compare(subject, line, f"diagram, {name}", int(count[1]), keys)
+            if count[2]:  # "min:2" / "max:10" under an auto-scaled service's task count
+                field = f"{count[2]}_tasks"
+                keys = c.spec.env_path("ecs", "services", service, field)
+                subject = c.spec.label(f"ecs.services.{service}.{field}")
+                c.compare(subject, line, f"diagram, {name}", int(count[3]), keys)
+            else:
+                _tasks_drawn(c, line, name, service, int(count[1]))
         db = re.search(r"\b(db\.[a-z0-9]+\.[a-z0-9]+)", text)
         if db:
             keys = c.spec.env_path("database", "instance_class")
@@ -122,8 +127,101 @@ def cluster_diagram(c: Comparer, section: str | None) -> None:
             c.only_in_spec(c.spec.label(f"ecs.services.{service}.tasks"), keys, tasks.value)
 
 
+def _tasks_drawn(c: Comparer, line: int, name: str, service: str, drawn: int) -> None:
+    """A box's "(3 tasks)": the service's fixed task count, or, where it auto-scales (no fixed
+    count, a min and a max), a moment of its desired count, which must lie between them."""
+    path = c.spec.env_path("ecs", "services", service)
+    ecs = c.spec.env.ecs
+    scaled = ecs.services.get(service) if ecs else None
+    if scaled is None or scaled.tasks is not None or scaled.min_tasks is None:
+        keys = (*path, "tasks")
+        c.compare(
+            c.spec.label(f"ecs.services.{service}.tasks"), line, f"diagram, {name}", drawn, keys
+        )
+        return
+    low = scaled.min_tasks.value
+    c.compare(
+        c.spec.label(f"ecs.services.{service} desired count"),
+        line,
+        f"diagram, {name}: within min..max",
+        drawn,
+        (*path, "max_tasks"),
+        holds=lambda documented, high: low <= documented <= high,
+    )
+
+
+def scaling_policy(c: Comparer, section: str | None) -> None:
+    """The production auto-scaling policy block: metric, target, cooldowns and each service's
+    limits (a service the block does not list takes its limits from another section)."""
+    block = c.doc.block(section or in_phase(c, "Auto-Scaling Configuration"), "scaling_policy")
+    data, line = _yaml_lines(block)
+    policy: dict[str, Any] = data.get("scaling_policy") or {}
+    for key, field in (
+        ("metric", "metric"),
+        ("target_value", "target_value"),
+        ("scale_in_cooldown", "scale_in_cooldown"),
+        ("scale_out_cooldown", "scale_out_cooldown"),
+    ):
+        keys = c.spec.env_path("ecs", "autoscaling", field)
+        where = line(("scaling_policy", key))
+        c.compare(c.spec.label(f"ecs.autoscaling.{field}"), where, key, policy.get(key), keys)
+    ecs = c.spec.env.ecs
+    listed: dict[str, Any] = policy.get("services") or {}
+    for service, limits in listed.items():
+        where = line(("scaling_policy", "services", service))
+        if ecs is None or service not in ecs.services:
+            c.only_in_document(c.spec.label(f"service {service}"), where, "policy", limits)
+            continue
+        for bound in ("min", "max"):
+            keys = c.spec.env_path("ecs", "services", service, f"{bound}_tasks")
+            subject = c.spec.label(f"ecs.services.{service}.{bound}_tasks")
+            c.compare(subject, where, f"policy, {service}", (limits or {}).get(bound), keys)
+
+
+# CodeDeploy's deployment type -> the document's deployment kind, as the spec names it.
+DEPLOYMENT_TYPES = {"CODE_DEPLOY": "blue-green", "ECS": "rolling"}
+
+
+def deployment_config(c: Comparer, section: str | None) -> None:
+    """The production deployment block: CodeDeploy's type, config, termination wait and the
+    auto-rollback events (``enabled: true`` with events: the spec lists the events)."""
+    block = c.doc.block(section or in_phase(c, "Deployment Strategy"), "deployment:")
+    data, line = _yaml_lines(block)
+    deployment: dict[str, Any] = data.get("deployment") or {}
+    config: dict[str, Any] = deployment.get("config") or {}
+    rollback: dict[str, Any] = config.get("auto_rollback") or {}
+    base = ("ecs", "deployment")
+    kind = deployment.get("type")
+    for subject, where, documented, field in (
+        ("type", ("deployment", "type"), DEPLOYMENT_TYPES.get(str(kind), kind), "type"),
+        (
+            "config",
+            ("deployment", "config", "deployment_config"),
+            config.get("deployment_config"),
+            "config",
+        ),
+        (
+            "termination_wait_minutes",
+            ("deployment", "config", "termination_wait_time"),
+            config.get("termination_wait_time"),
+            "termination_wait_minutes",
+        ),
+        (
+            "auto_rollback_events",
+            ("deployment", "config", "auto_rollback", "events"),
+            rollback.get("events") if rollback.get("enabled") else [],
+            "auto_rollback_events",
+        ),
+    ):
+        keys = c.spec.env_path(*base, field)
+        c.compare(
+            c.spec.label(f"ecs.deployment.{subject}"), line(where), "deployment", documented, keys
+        )
+
+
 # What a full instance-type name in the diagram's note names, by its form.
 FULL_NAMES = {
+    r"db\.[a-z0-9]+\.[a-z0-9]+": "database.instance_class",
     r"cache\.[a-z0-9]+\.[a-z0-9]+": "cache.node_type",
     r"[a-z0-9]+\.[a-z0-9]+\.search": "search.instance_type",
 }

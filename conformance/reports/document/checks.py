@@ -34,6 +34,8 @@ READERS: dict[str, Reader] = {
     "services": tables.services,
     "vpc_tree": blocks.vpc_tree,
     "cluster_diagram": blocks.cluster_diagram,
+    "scaling_policy": blocks.scaling_policy,
+    "deployment_config": blocks.deployment_config,
     "compose": blocks.compose,
     "nginx": blocks.nginx,
 }
@@ -57,6 +59,11 @@ TITLES = {
     "doc.alarms": "Alarm metrics, thresholds, durations and actions in the alarm table",
     "doc.monitoring": "Logging, metrics, tracing, dashboards and alerting in the monitoring column",
     "doc.tags": "The cost-allocation tags of each environment",
+    "doc.scaling": "Auto-scaling policy and each service's task limits",
+    "doc.deployment": "Deployment kind, canary config, termination wait and rollback events",
+    "doc.pipeline": "The release pipeline's source, build, deployments and approval",
+    "doc.disaster_recovery": "The DR region and the Backup Strategy table",
+    "doc.reserved": "Reserved instances: class and term",
     "doc.services": "DNS records, services, secrets and the IaC tool in their tables",
     "doc.sections": "Every section the spec names is a heading of the document",
 }

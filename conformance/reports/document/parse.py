@@ -36,9 +36,13 @@ class Table:
     rows: tuple[Row, ...]
 
     def row(self, first: str) -> Row | None:
-        """The row whose first cell is ``first`` (case-insensitive), if any."""
+        """The row whose first cell is ``first`` (case-insensitive), if any. Where the first
+        cell repeats (the Backup Strategy table's two RDS rows), ``first / second`` names the
+        row by its first two cells."""
+        wanted = [part.strip().lower() for part in first.split(" / ")]
         for row in self.rows:
-            if row.first.strip().lower() == first.lower():
+            cells = [cell.strip().lower() for cell in list(row.cells.values())[: len(wanted)]]
+            if cells == wanted:
                 return row
         return None
 

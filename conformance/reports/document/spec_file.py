@@ -58,7 +58,7 @@ class SpecFile:
         the environment; ``*`` is every key of a mapping, ``items[field=value]`` one list item."""
         start: Keys = () if path.startswith("/") else self.env_path()
         found: list[Keys] = [start]
-        for part in path.lstrip("/").split("."):
+        for part in re.split(r"\.(?![^\[]*\])", path.lstrip("/")):  # a selector may hold dots
             found = [(*keys, *step) for keys in found for step in self._steps(keys, part)]
         return found
 
