@@ -3,7 +3,9 @@
 ``evidence.json`` and the reports made from it (``conformance.md``, ``conformance.html``) are one
 set: they carry the same run id and are replaced together, so a reader never takes files of two
 runs for one. A run that was interrupted says so (``"interrupted": true``), lists what it
-completed and an error for every check it did not run, and is never called conformant. The
+completed and an error for every check it did not run, and is never called conformant. A run
+of ``--target plan`` or ``iac`` adds a ``plan`` part; a planned loss of data it lists
+(``stateful_changes``) makes the run not conformant whatever the checks say. The
 verdict and the counts are computed here, once, for the terminal, the files and the commands.
 """
 
@@ -272,6 +274,8 @@ def verdict(evidence: Mapping[str, Any]) -> str:
     from the file's word."""
     if evidence.get("interrupted"):
         return "interrupted"
+    if stateful_changes(evidence):
+        return "not conformant"
     outcomes = [r.get("outcome") for r in evidence.get("results") or []]
     outcomes += [r.get("outcome") for r in (evidence.get("document") or {}).get("results") or []]
     # A team's own tests run in the same gate: one that fails fails the run (an xfail does not).
@@ -281,6 +285,11 @@ def verdict(evidence: Mapping[str, Any]) -> str:
     if not outcomes or any(o not in ACCEPTED for o in outcomes):
         return "not conformant"
     return "conformant"
+
+
+def stateful_changes(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The planned deletes or replacements of resources that hold data (``--target plan``)."""
+    return list((evidence.get("plan") or {}).get("stateful_changes") or [])
 
 
 def not_run(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

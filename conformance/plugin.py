@@ -44,6 +44,7 @@ from conformance.console import emit
 from conformance.errors import ConformanceError, ExitCode, UsageError
 from conformance.evidence import NOT_RUN, Reading
 from conformance.host import HostTargets
+from conformance.iac.target import plan_part, read_source
 from conformance.inputs import Inputs, load_inputs
 from conformance.inventory import one_line
 from conformance.reports import matrix
@@ -102,9 +103,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--target",
         default="moto",
-        choices=("moto", "localstack", "aws", "inventory"),
+        choices=("moto", "localstack", "aws", "inventory", "plan", "iac"),
         help="where to read the inventory (default: embedded moto reference; inventory: the one "
-        "saved in --inventory's evidence, with no AWS call)",
+        "saved in --inventory's evidence, with no AWS call; plan, iac: before apply, a plan's "
+        "JSON or the OpenTofu configuration)",
     )
     group.addoption(
         "--inventory",
@@ -112,7 +114,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="--target inventory: an evidence.json (or its directory) whose inventory to check",
     )
-    group.addoption("--region", help="AWS region (default: the spec's primary region)")
+    group.addoption(
+        "--plan",
+        type=validate.nonempty_path,
+        metavar="FILE",
+        help="--target plan: the JSON of `tofu show -json PLANFILE` (or terraform's)",
+    )
+    group.addoption(
+        "--iac-dir",
+        type=validate.nonempty_path,
+        metavar="DIR",
+        help="--target iac: the OpenTofu configuration's directory, read statically",
+    )
+    group.addoption(
+        "--tfvars",
+        action="append",
+        default=[],
+        type=validate.nonempty_path,
+        metavar="FILE",
+        help="--target iac: a variables file (repeatable; later files win)",
+    )
+    group.addoption(
+        "--region",
+        help="AWS region (default: the spec's primary region; plan, iac: the aws provider's)",
+    )
     group.addoption("--endpoint-url", help="any AWS-compatible endpoint, for any target")
     group.addoption("--profile", help="AWS profile for --target aws (default credential chain)")
     group.addoption(
@@ -379,7 +404,16 @@ def pytest_configure(config: pytest.Config) -> None:
             check_endpoint(endpoint)
         kind, region = config.getoption("target"), config.getoption("region")
         saved = load_saved(kind, config.getoption("inventory"), region)
-        default_region = saved.region if saved else spec.primary_region.value
+        source = read_source(
+            kind,
+            config.getoption("plan"),
+            config.getoption("iac_dir"),
+            config.getoption("tfvars"),
+            region,
+        )
+        default_region = (
+            saved.region if saved else (source and source.region) or spec.primary_region.value
+        )
         options = TargetOptions(
             kind=kind,
             region=validate.region(region or default_region),
@@ -389,6 +423,7 @@ def pytest_configure(config: pytest.Config) -> None:
             profile=config.getoption("profile"),
             expect_account=_account_id(config.getoption("expect_account")),
             saved=saved,
+            source=source,
         )
         target_drift(options, spec.phase)
         given = load_inputs(
@@ -716,6 +751,9 @@ def _finish(session: pytest.Session, state: Session) -> None:
         started=state.started,
         interrupted=state.interrupted,
     )
+    options = state.options
+    if options.source is not None:
+        data["plan"] = plan_part(options.kind, options.source, state.inputs, options.region)
     config.hook.pytest_conformance_evidence(config=config, data=data)
     state.evidence = evidence.seal(data)
     if state.exit_code is not None:
@@ -790,6 +828,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if calls["processes"] > 1:
         line += f"; {calls['sent']} sent by {calls['processes']} xdist workers"
     tr.write_line(line)
+    plan = data.get("plan")
+    if plan is not None:
+        unknown = sum(len(v) for v in plan["unknown"].values())
+        tr.write_line(f"unknown before apply: {unknown} values (their checks skipped)")
+        for line in plan["not_read"]:
+            tr.write_line(f"not read: {line}")
+    losses = evidence.stateful_changes(data)
+    if losses:
+        tr.write_line(
+            f"PLANNED LOSS OF DATA: {len(losses)} (fails the run whatever the checks say)"
+        )
+        for change in losses:
+            tr.write_line(f"    {change['message']}")
     tr.write_line(f"verdict: {data['verdict']}")
     if data["contradictions"]:
         tr.section("document contradictions", sep="-")

@@ -17,6 +17,7 @@ from conformance.evidence import (
     environments_of,
     label,
     not_run,
+    stateful_changes,
     verdict,
 )
 
@@ -47,6 +48,10 @@ def markdown(evidence: dict[str, Any]) -> str:
         f"{environments_of(evidence)} · checks: {count_line(counts(results))}",
         "",
     ]
+    losses = stateful_changes(evidence)
+    if losses:
+        lines += ["**Planned loss of data** (fails the run whatever the checks say):", ""]
+        lines += [f"- {_cell(c['message'])}" for c in losses] + [""]
     failed = [r for r in results if r["outcome"] == "failed"]
     if failed:
         lines += [

@@ -27,6 +27,7 @@ from conformance.evidence import (
     label,
     not_run,
     replace_together,
+    stateful_changes,
     verdict,
 )
 
@@ -309,6 +310,10 @@ def markdown(evidence: dict[str, Any]) -> str:
     if warning:
         lines += [f"**{warning}**", ""]
     lines += [f"**Verdict: {verdict(evidence)}** · checks: {_outcome_counts(evidence)}", ""]
+    losses = stateful_changes(evidence)
+    if losses:
+        lines += [f"## Planned loss of data ({len(losses)})", ""]
+        lines += [f"- {_cell(c['message'])}" for c in losses] + [""]
     found = failures(evidence)
     lines += [f"## Failures ({len(found)})", ""]
     if not found:
@@ -522,8 +527,15 @@ def page(evidence: dict[str, Any]) -> str:
         '<div class="head"><main>',
         f'<p class="verdict {_e(state.replace(" ", "-"))}">Verdict: <b>{_e(state)}</b> · '
         f"checks: {_e(_outcome_counts(evidence))}</p>",
-        f'<section id="failures"><h2>Failures ({len(found)})</h2>',
     ]
+    losses = stateful_changes(evidence)
+    if losses:
+        lost = "".join(f"<li>{_e(c['message'])}</li>" for c in losses)
+        parts.append(
+            f'<section id="stateful-changes"><h2>Planned loss of data ({len(losses)})</h2>'
+            f"<ul>{lost}</ul></section>"
+        )
+    parts.append(f'<section id="failures"><h2>Failures ({len(found)})</h2>')
     if not found:
         parts.append("<p>No check failed or could not be verified.</p>")
     parts += [_failure_html(f) for f in found]
