@@ -80,12 +80,48 @@ class UnknownBeforeApply(Unverifiable):
     prefix = BEFORE_APPLY
 
 
+class UnknownName(str):
+    """A name a plan or configuration does not know yet, held as its placeholder
+    (``<ADDRESS.ATTRIBUTE>``): whether it is the name a check looks for cannot be told before
+    apply, so comparing it with another name raises :class:`UnknownBeforeApply` (hashing, and
+    so a set's or dict's membership, is a plain string's)."""
+
+    reason: str  # "ADDRESS.ATTRIBUTE is unknown"
+
+    def __new__(cls, placeholder: str, reason: str) -> UnknownName:
+        made = super().__new__(cls, placeholder)
+        made.reason = reason
+        return made
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return str(self), self.reason
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        if str.__eq__(self, other):
+            return True
+        raise UnknownBeforeApply(self.reason)
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, str):
+            return NotImplemented
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
 class ResourceMissing(Exception):
-    """A located resource is absent: says what was looked for and what was there instead."""
+    """A located resource is absent: says what was looked for and what was there instead.
+    Where what is there includes a name unknown before apply, the one looked for may be it:
+    ``unknown`` says why it cannot be told (the check is skipped, never failed)."""
 
     def __init__(self, looked_for: str, found: Iterable[str]) -> None:
         self.looked_for = looked_for
         self.found = sorted(found)
+        unknown = [name.reason for name in self.found if isinstance(name, UnknownName)]
+        more = f", as are {len(unknown) - 1} more names" if len(unknown) > 1 else ""
+        self.unknown = f"{unknown[0]}{more}" if unknown else None
         shown = ", ".join(self.found[:12]) + (" …" if len(self.found) > 12 else "")
         super().__init__(f"looked for {looked_for}; found {shown or 'nothing'}")
 
@@ -173,6 +209,9 @@ class Check(Generic[G]):
         try:
             self.function(ctx, group)
         except ResourceMissing as missing:
+            if missing.unknown is not None:
+                message = f"{BEFORE_APPLY}{missing.unknown} (looked for {missing.looked_for})"
+                return self._result("skipped", message=message, section=section)
             ctx.comparisons.append(
                 Comparison(missing.looked_for, "present", "absent", section, False, str(missing))
             )

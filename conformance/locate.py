@@ -62,8 +62,9 @@ def security_group(ctx: CheckContext, role: str) -> SecurityGroup:
             return candidate
     if role == "ec2-web":
         attached = instance(ctx).security_group_ids
-        if len(attached) == 1:
-            return next(g for g in in_vpc if g.id == attached[0])
+        found = [g for g in in_vpc if g.id in attached]
+        if len(attached) == 1 and found:
+            return found[0]
     raise ResourceMissing(
         f"a security group named {name} in the VPC",
         (_label(g.name, g.id) for g in in_vpc),

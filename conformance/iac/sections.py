@@ -56,9 +56,12 @@ ID_PREFIXES = {
     "aws_internet_gateway": "igw",
     "aws_nat_gateway": "nat",
     "aws_route_table": "rtb",
+    "aws_default_route_table": "rtb",
     "aws_instance": "i",
     "aws_eip": "eipalloc",
 }
+# The fields of an inline rule naming other resources, whose ids are unknown until apply.
+REFERENCED_IN_RULES = frozenset({"security_groups", "prefix_list_ids"})
 PROTOCOLS = {"-1": "all", "all": "all", "6": "tcp", "17": "udp", "1": "icmp"}
 PLANNED_STATE = "pending"  # the state AWS gives a resource it has just created
 M = TypeVar("M", bound=BaseModel)
@@ -282,6 +285,43 @@ ADDS_TO: dict[str, tuple[str, str | None]] = {
     "aws_s3_bucket_public_access_block": ("bucket", "public_access_block"),
     "aws_sqs_queue_redrive_policy": ("queue_url", "dead_letter_target"),
 }
+# The section fields each type's models go to: a resource whose instances the static reader
+# could not expand (a for_each not known statically) leaves them incomplete, so unverifiable.
+HELD_IN: dict[str, tuple[str, tuple[str, ...]]] = {
+    "aws_vpc": ("ec2", ("vpcs",)),
+    "aws_subnet": ("ec2", ("subnets",)),
+    "aws_route_table": ("ec2", ("route_tables",)),
+    "aws_route": ("ec2", ("route_tables",)),
+    "aws_route_table_association": ("ec2", ("route_tables",)),
+    "aws_internet_gateway": ("ec2", ("internet_gateways",)),
+    "aws_nat_gateway": ("ec2", ("nat_gateways",)),
+    "aws_security_group": ("ec2", ("security_groups",)),
+    "aws_security_group_rule": ("ec2", ("security_groups",)),
+    "aws_vpc_security_group_ingress_rule": ("ec2", ("security_groups",)),
+    "aws_vpc_security_group_egress_rule": ("ec2", ("security_groups",)),
+    "aws_instance": ("ec2", ("instances",)),
+    "aws_eip": ("ec2", ("addresses",)),
+    "aws_eip_association": ("ec2", ("addresses",)),
+    "aws_db_instance": ("rds", ("instances",)),
+    "aws_db_subnet_group": ("rds", ("subnet_groups",)),
+    "aws_s3_bucket": ("s3", ("names", "buckets")),
+    "aws_s3_bucket_versioning": ("s3", ("buckets",)),
+    "aws_s3_bucket_server_side_encryption_configuration": ("s3", ("buckets",)),
+    "aws_s3_bucket_public_access_block": ("s3", ("buckets",)),
+    "aws_sqs_queue": ("sqs", ("names", "queues")),
+    "aws_sqs_queue_redrive_policy": ("sqs", ("queues",)),
+    "aws_route53_zone": ("route53", ("zones", "zone")),
+    "aws_route53_record": ("route53", ("records",)),
+    "aws_ecr_repository": ("ecr", ("repositories",)),
+    "aws_cloudwatch_metric_alarm": ("cloudwatch", ("alarms",)),
+    "aws_cloudwatch_log_group": ("logs", ("groups",)),
+    "aws_secretsmanager_secret": ("secretsmanager", ("secrets",)),
+    "aws_dynamodb_table": ("dynamodb", ("names", "lock_table")),
+    "aws_sns_topic": ("sns", ("topics",)),
+    "aws_sns_topic_subscription": ("sns", ("subscriptions",)),
+    "aws_iam_openid_connect_provider": ("iam", ("provider_arns", "github")),
+    "aws_iam_role": ("iam", ("roles",)),
+}
 # What exists only after apply, never in a configuration: per service, field and reason.
 NOT_IN_A_CONFIGURATION = {
     "ec2": {
@@ -426,13 +466,19 @@ def _ec2(reader: Reader) -> Ec2Inventory:
 
 
 def _route_tables(reader: Reader, vpc_cidrs: dict[str, str]) -> list[RouteTable]:
-    """Route tables with their inline routes, aws_route rows, associations and the main one."""
+    """Route tables with their inline routes, aws_route rows, associations and the main one
+    (an aws_default_route_table: the VPC's own main table, which it adopts)."""
     tables: dict[str, RouteTable] = {}
-    for r in reader.of("aws_route_table"):
-        vpc = reader.one(r, "vpc_id") or ""
+    for r in reader.of("aws_route_table", "aws_default_route_table"):
+        adopted = r.type == "aws_default_route_table"
+        vpc = reader.one(r, "vpc_id") or (_adopted_by(reader, r) if adopted else "")
         routes = [Route(destination=vpc_cidrs[vpc], target="local")] if vpc in vpc_cidrs else []
         computed = r.is_unknown("route") and "route" not in r.configured  # aws_route rows only
-        for index, route in enumerate([] if computed else reader.value(r, "route") or []):
+        # Inline blocks: their targets' ids are unknown until apply, read from the references.
+        blocks = r.values.get("route")
+        if not isinstance(blocks, list):
+            blocks = [] if computed else reader.value(r, "route") or []
+        for index, route in enumerate(blocks):
             target = next(
                 (
                     found
@@ -448,7 +494,7 @@ def _route_tables(reader: Reader, vpc_cidrs: dict[str, str]) -> list[RouteTable]
             RouteTable(
                 id=identity,
                 vpc_id=vpc,
-                main=False,
+                main=adopted,
                 subnet_ids=[],
                 routes=routes,
                 tags=reader.tags(r),
@@ -472,6 +518,17 @@ def _route_tables(reader: Reader, vpc_cidrs: dict[str, str]) -> list[RouteTable]
     return list(tables.values())
 
 
+def _adopted_by(reader: Reader, r: Resource) -> str:
+    """The VPC whose main route table an aws_default_route_table adopts: the one its
+    ``default_route_table_id`` names (``aws_vpc.main.default_route_table_id``)."""
+    vpcs = [
+        reader.identity(Target(t.address, None))
+        for t in r.references.get("default_route_table_id", ())
+        if t.address in reader.resources and reader.resources[t.address].type == "aws_vpc"
+    ]
+    return vpcs[0] if len(vpcs) == 1 else ""
+
+
 def _rule(protocol: Any, from_port: Any, to_port: Any, source: str, description: Any) -> Rule:
     normalized = PROTOCOLS.get(str(protocol).lower(), str(protocol).lower())
     everything = normalized == "all"
@@ -489,8 +546,12 @@ def _inline_rules(reader: Reader, r: Resource, direction: str, group: str) -> li
     plans them as computed (unknown): the group then has no inline rule, only separate ones."""
     if r.is_unknown(direction) and direction not in r.configured:
         return []
+    marks = _at(r.unknown, direction)
+    if holds_true(marks) and not _only_references_unknown(marks):
+        reader.value(r, direction)  # recorded: the rules themselves are not known
+        return []
     rules = []
-    for index, block in enumerate(reader.value(r, direction) or []):
+    for index, block in enumerate(_at(r.values, direction) or []):
         sources = [
             *(block.get("cidr_blocks") or []),
             *(block.get("ipv6_cidr_blocks") or []),
@@ -507,6 +568,24 @@ def _inline_rules(reader: Reader, r: Resource, direction: str, group: str) -> li
     return rules
 
 
+def _only_references_unknown(marks: Any) -> bool:
+    """Whether all that is unknown in inline rule blocks is the ids of the groups and prefix
+    lists they name (until apply): those are read from the configuration's references."""
+    return isinstance(marks, list) and all(
+        isinstance(block, dict)
+        and not any(holds_true(v) for k, v in block.items() if k not in REFERENCED_IN_RULES)
+        for block in marks
+    )
+
+
+def _sources(reader: Reader, r: Resource, attribute: str) -> list[Any]:
+    """The CIDR blocks a separate rule sets at ``attribute``: none where its configuration sets
+    none, as the provider computes none (the static reader marks what is left out unknown)."""
+    if attribute not in r.configured and r.is_unknown(attribute):
+        return []
+    return list(reader.value(r, attribute) or [])
+
+
 def _separate_rules(reader: Reader) -> dict[tuple[str, str], list[Rule]]:
     """Rules of aws_security_group_rule and aws_vpc_security_group_{in,e}gress_rule, by
     (group, direction)."""
@@ -515,8 +594,8 @@ def _separate_rules(reader: Reader) -> dict[tuple[str, str], list[Rule]]:
         group = reader.one(r, "security_group_id") or ""
         source = reader.one(r, "source_security_group_id")
         sources = [
-            *(reader.value(r, "cidr_blocks") or []),
-            *(reader.value(r, "ipv6_cidr_blocks") or []),
+            *_sources(reader, r, "cidr_blocks"),
+            *_sources(reader, r, "ipv6_cidr_blocks"),
             *(f"pl:{p}" for p in reader.related(r, "prefix_list_ids")),
             *([f"sg:{source}"] if source else []),
             *([f"sg:{group}"] if r.values.get("self") else []),

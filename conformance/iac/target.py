@@ -8,20 +8,26 @@ subclass made for it, whose field raises :class:`~conformance.checks.UnknownBefo
 check reads it, so the check is skipped "not verifiable before apply: ADDRESS.ATTRIBUTE is
 unknown". Serializing reads the instance's ``__dict__``, not its attributes: the evidence keeps
 the section as the reader made it.
+
+A name unknown before apply (a bucket named after a variable with no value) is held as its
+placeholder; wherever that placeholder stands (a list of names, a dict's keys, an alarm's
+dimension) it becomes an :class:`~conformance.checks.UnknownName`, so a resource looked up by
+another name is "not verifiable before apply" rather than absent: it may be the unknown one.
+A resource whose instances could not be read at all (a for_each not known statically) leaves
+the fields holding its type's models unverifiable.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from conformance.checks import BEFORE_APPLY, UnknownBeforeApply
+from conformance.checks import BEFORE_APPLY, UnknownBeforeApply, UnknownName
 from conformance.errors import UsageError
-from conformance.iac.hcl import read_configuration
-from conformance.iac.plan import Plan, plan_snapshot, read_plan
 from conformance.inputs import Inputs
 from conformance.inventory import (
     SECTIONS,
@@ -31,8 +37,15 @@ from conformance.inventory import (
     Section,
 )
 
+if TYPE_CHECKING:
+    from conformance.iac.plan import Plan
+
+# The readers (python-hcl2, lark, the section builders) are imported when a plan or
+# configuration is read: every run validates these options, few read one.
 IAC_KINDS = ("plan", "iac")
 UNKNOWN_FIELDS = "__unknown_fields__"  # on a marked class: field -> why it cannot be judged
+# A resource the static reader could not expand: "ADDRESS: its for_each is not known ...".
+NOT_EXPANDED = re.compile(r"^(?P<address>\S+): its (?:for_each|count) is not known statically")
 
 
 def read_source(
@@ -48,10 +61,14 @@ def read_source(
     if kind == "plan":
         if plan is None:
             raise UsageError("--target plan needs --plan=FILE (the JSON of `tofu show -json PLAN`)")
+        from conformance.iac.plan import read_plan
+
         source = read_plan(plan)
     elif kind == "iac":
         if iac_dir is None:
             raise UsageError("--target iac needs --iac-dir=DIR (the OpenTofu configuration)")
+        from conformance.iac.hcl import read_configuration
+
         source = read_configuration(iac_dir, tfvars)
     else:
         return None
@@ -71,6 +88,8 @@ def _named(kind: str, source: Plan) -> str:
 def plan_part(kind: str, source: Plan, inputs: Inputs, region: str) -> dict[str, Any]:
     """The evidence's ``plan``: what was read, the planned losses of data (a finding of their
     own), what is unknown before apply and what could not be read."""
+    from conformance.iac.plan import plan_snapshot
+
     snapshot = plan_snapshot(source, inputs, region)
     return {
         "kind": kind,
@@ -85,8 +104,19 @@ class PlanInventory(SavedInventory):
     """The inventory a plan or configuration makes; what it cannot know is never judged."""
 
     def __init__(self, kind: str, source: Plan, inputs: Inputs, region: str) -> None:
+        from conformance.iac.plan import plan_snapshot
+
         snapshot = plan_snapshot(source, inputs, region)
         self.unverifiable: dict[str, list[dict[str, Any]]] = snapshot["unknown_fields"]
+        for line in source.not_read:
+            for service, field in _not_expanded(line):
+                self.unverifiable.setdefault(service, []).append({"path": [field], "reason": line})
+        # Every unknown value's placeholder, of whatever service: an alarm names a queue.
+        self.unknown_names = {
+            f"<{unknown}>": f"{unknown} is unknown"
+            for listed in snapshot["unknown"].values()
+            for unknown in listed
+        }
         saved = SavedSnapshot.of(
             snapshot, origin=_named(kind, source), location=source.location, recorded_from=kind
         )
@@ -98,6 +128,7 @@ class PlanInventory(SavedInventory):
         if section is not None:
             for placed in self.unverifiable.get(cls.service, []):
                 _mark(section, placed["path"], placed["reason"])
+            _name_unknowns(section, self.unknown_names)
         elif cls.service in self._absent:
             self.failures[cls.service] = CollectionFailure(
                 service=cls.service,
@@ -105,6 +136,41 @@ class PlanInventory(SavedInventory):
                 message=f"{BEFORE_APPLY}{self.saved.origin} has no {cls.service} resources "
                 "(what AWS holds besides them is read after apply)",
             )
+
+
+def _not_expanded(line: str) -> list[tuple[str, str]]:
+    """The section fields (service, field) a resource named ``line`` (a ``not_read`` line)
+    would have added models to, had its instances been known."""
+    found = NOT_EXPANDED.match(line)
+    if found is None:
+        return []
+    resource_type = found["address"].split(".")[-2]  # a module call: "module", no section's
+    from conformance.iac.sections import HELD_IN
+
+    service, fields = HELD_IN.get(resource_type, ("", ()))
+    return [(service, field) for field in fields]
+
+
+def _name_unknowns(value: Any, placeholders: dict[str, str]) -> Any:
+    """``value`` with every string that is an unknown's placeholder an UnknownName, replaced in
+    place within models (their ``__dict__``: a marked field is not read), lists and dicts."""
+    if isinstance(value, str):
+        reason = placeholders.get(value)
+        return value if reason is None else UnknownName(value, reason)
+    if isinstance(value, BaseModel):
+        held = vars(value)
+        for name, field in held.items():
+            held[name] = _name_unknowns(field, placeholders)
+    elif isinstance(value, list):
+        value[:] = [_name_unknowns(item, placeholders) for item in value]
+    elif isinstance(value, dict):
+        items = [
+            (_name_unknowns(k, placeholders), _name_unknowns(v, placeholders))
+            for k, v in value.items()
+        ]
+        value.clear()
+        value.update(items)
+    return value
 
 
 def _mark(section: Section, path: Sequence[str | int], reason: str) -> None:
