@@ -25,28 +25,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.delay_proxy import DelayProxy, delay_proxy
 from conformance.inventory import COLLECT_WORKERS, WORKERS_VARIABLE
+from fixtures.moto_server import CREDENTIALS, moto_server, provision
+from fixtures.proxy import Fault, FaultProxy, fault_proxy
 
 ROOT = Path(__file__).resolve().parent.parent
-CREDENTIALS = {  # the moto server's default account; nothing here reaches AWS
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 TARGET_RATIO = 1.5  # the parallel read-ahead, in times the slowest section
 
 
@@ -74,8 +66,8 @@ def main() -> None:
     modes = {"sequential": 1, "parallel": args.workers}
     runs: dict[str, list[Timed]] = {mode: [] for mode in modes}
     with moto_server() as (server, pid):
-        build(server, args.phase, args.environment)
-        with delay_proxy(server, args.delay_ms / 1000) as proxy:
+        provision(server, args.phase, args.environment)
+        with fault_proxy(server, Fault(None, "delay", args.delay_ms / 1000)) as proxy:
             for _ in range(args.repeat):
                 for mode, workers in modes.items():  # alternately: a busy moment hurts both
                     runs[mode].append(run_suite(proxy, pid, workers, args.phase, args.environment))
@@ -115,7 +107,7 @@ def report(runs: dict[str, list[Timed]], modes: dict[str, int], args: argparse.N
     )
 
 
-def run_suite(proxy: DelayProxy, server: int, workers: int, phase: int, environment: str) -> Timed:
+def run_suite(proxy: FaultProxy, server: int, workers: int, phase: int, environment: str) -> Timed:
     """The suite's whole process reading the server (process ``server``) through ``proxy``."""
     with tempfile.TemporaryDirectory(prefix="latency-") as evidence:
         served = cpu_seconds(server)
@@ -160,53 +152,6 @@ def cpu_seconds(pid: int) -> float:
     """The CPU time (user and system) process ``pid`` has used so far (Linux: /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def moto_server() -> Iterator[tuple[str, int]]:
-    """A moto server on loopback, stopped on exit; yields its URL and process id."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield url, server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def build(server: str, phase: int, environment: str) -> None:
-    """The phase's reference, built straight into the server (not through a proxy)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fixtures.provision",
-            f"--phase={phase}",
-            f"--environment={environment}",
-            f"--endpoint-url={server}",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
 
 
 if __name__ == "__main__":

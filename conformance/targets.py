@@ -40,7 +40,6 @@ from botocore.parsers import ResponseParserError
 from conformance import localstack, validate
 from conformance.aws import CallLog, Clients
 from conformance.errors import TargetError, UsageError
-from conformance.iac.plan import Plan
 from conformance.iac.target import IAC_KINDS, PlanInventory
 from conformance.inputs import Inputs
 from conformance.inventory import (
@@ -54,6 +53,7 @@ from conformance.inventory import (
 from conformance.spec import PhaseSpec
 
 if TYPE_CHECKING:
+    from conformance.iac.plan import Plan
     from fixtures.drifts import Drift
 
 TargetKind = Literal["moto", "localstack", "aws", "inventory", "plan", "iac"]
@@ -152,6 +152,7 @@ def open_inventory(
     inputs: Inputs,
     log: CallLog,
     read_ahead: bool = False,
+    settle: bool = False,
 ) -> Iterator[Inventory]:
     """The inventory the checks read: the saved one of ``--target inventory`` (with its drift,
     if any; its sections are validated as checks ask for them), the one a plan or configuration
@@ -177,7 +178,7 @@ def open_inventory(
     # (the default run measured 8.1 s one by one, 8.8 s with 12 threads, on 2 cores).
     embedded = options.kind == "moto" and options.endpoint_url is None
     workers = 1 if embedded else collect_workers()
-    with open_target(options, spec, inputs, log) as clients:
+    with open_target(options, spec, inputs, log, settle) as clients:
         clients.dr_region = spec.dr_region.value if spec.dr_region else None
         inventory = Inventory(clients, inputs)
         if read_ahead:
@@ -194,14 +195,17 @@ def _drifted(drift: Drift, inputs: Inputs) -> str:
 
 @contextmanager
 def open_target(
-    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog
+    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog, settle: bool = False
 ) -> Iterator[Clients]:
-    """Yield read-only clients for the target, set up (and torn down) as the kind requires."""
+    """Yield read-only clients for the target, set up (and torn down) as the kind requires.
+    ``settle``: the process keeps the target to its end (a run), so the embedded reference may
+    be frozen out of the garbage collector's reach as it is built (``provision(settle=True)``);
+    a process that opens targets one after another (a test) must not freeze what it drops."""
     if options.kind == "inventory" or options.kind in IAC_KINDS:
         raise UsageError(f"--target {options.kind} has no AWS clients: it reads files")
     drift = target_drift(options, spec.phase)
     if options.kind == "moto":
-        with _moto(options, spec, inputs, log, drift) as clients:
+        with _moto(options, spec, inputs, log, drift, settle) as clients:
             yield clients
         return
     if options.kind == "localstack":
@@ -332,7 +336,12 @@ def fresh_account_id() -> str:
 
 @contextmanager
 def _moto(
-    options: TargetOptions, spec: PhaseSpec, inputs: Inputs, log: CallLog, drift: Drift | None
+    options: TargetOptions,
+    spec: PhaseSpec,
+    inputs: Inputs,
+    log: CallLog,
+    drift: Drift | None,
+    settle: bool,
 ) -> Iterator[Clients]:
     from fixtures.provision import provision
 
@@ -360,8 +369,12 @@ def _moto(
     from moto import mock_aws
 
     with mock_aws():  # sessions must be created inside the mock to be intercepted
-        provision(spec.phase, region, None, inputs, options.environment, drift)
-        session = boto3.Session(**FAKE_CREDENTIALS)
+        # Read with the provisioner's session (not its clients): botocore loads each service
+        # model once per session, and the reading clients ask for the models the building ones
+        # loaded.
+        session = provision(
+            spec.phase, region, None, inputs, options.environment, drift, settle=settle
+        ).clients.session
         yield Clients(region, session=session, log=log, in_process=True, emulator=EMBEDDED)
 
 

@@ -6,13 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from fixtures.moto_server import moto_server, provision
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,41 +61,6 @@ def provisioned_moto_server(
     ``environment``: ``all`` for staging and production; with ``drift``, one a moto server cannot
     change afterwards), built by the provisioner command in its own process as a deployment would
     be; yields its URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        built = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fixtures.provision",
-                f"--phase={phase}",
-                f"--environment={environment}",
-                f"--endpoint-url={url}",
-                *([f"--drift={drift}"] if drift else []),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert built.returncode == 0, built.stderr
+    with moto_server(module) as (url, _pid):
+        provision(url, phase, environment, drift)
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

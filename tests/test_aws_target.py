@@ -19,8 +19,8 @@ import boto3
 import pytest
 
 from conformance.targets import PREFLIGHT_ATTEMPTS
+from fixtures.proxy import Fault, FaultProxy, fault_proxy
 from tests.conftest import ROOT, provisioned_moto_server, run_suite
-from tests.faultproxy import Fault, FaultProxy, fault_proxy
 
 FAKE = {
     "AWS_ACCESS_KEY_ID": "testing",

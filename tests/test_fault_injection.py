@@ -1,6 +1,6 @@
 """A struggling endpoint gets a truthful gate: the suite run through a fault-injection proxy.
 
-``--target aws`` reads a provisioned moto server through :mod:`tests.faultproxy`, which faults
+``--target aws`` reads a provisioned moto server through :mod:`fixtures.proxy`, which faults
 one service per test: throttling that outlasts botocore's retries, a connection cut mid-answer,
 an XML or JSON body cut short, AccessDenied, a slow answer. In every case the checks that need
 that service end "error" with one reason naming the operation, every other check ends as it does
@@ -28,8 +28,8 @@ from conformance.inputs import Inputs
 from conformance.inventory import SECTIONS, CollectionFailure, Inventory, NotCollected
 from conformance.inventory.dynamodb import DynamoDbInventory
 from conformance.spec import load_spec
+from fixtures.proxy import Fault, FaultProxy, fault_proxy
 from tests.conftest import provisioned_moto_server, run_suite
-from tests.faultproxy import Fault, FaultProxy, fault_proxy
 
 FAKE = {
     "AWS_ACCESS_KEY_ID": "testing",

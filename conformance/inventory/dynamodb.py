@@ -47,7 +47,11 @@ class DynamoDbInventory(Section):
             (k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"), None
         )
         types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-        tags = dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"]).get("Tags")
+        # ListTagsOfResource pages by NextToken (a table may carry up to 50 tags).
+        pages = dynamodb.get_paginator("list_tags_of_resource").paginate(
+            ResourceArn=table["TableArn"]
+        )
+        tags = [t for page in pages for t in page.get("Tags", [])]
         return cls(
             names=names,
             lock_table=Table(

@@ -15,7 +15,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,18 +24,11 @@ from conformance.errors import ConformanceError
 from conformance.evidence import not_run, provenance
 from conformance.plugin import SESSION, CheckFailed, CheckItem
 from conformance.reports import matrix
-from conformance.reports.document import (
-    Coverage,
-    DocCheck,
-    DocResult,
-    Document,
-    SpecFile,
-    coverage,
-    phase_checks,
-    run_all,
-)
 from conformance.reports.waivers import Waivers, load_waivers
 from conformance.spec import spec_path
+
+if TYPE_CHECKING:  # the document check (markdown-it) is imported only when a run asks for it
+    from conformance.reports.document import Coverage, DocCheck, DocResult, Document, SpecFile
 
 
 @dataclass
@@ -47,11 +40,15 @@ class DocumentRun:
     results: dict[str, DocResult] = field(default_factory=dict)
 
     def result(self, check_id: str) -> DocResult:
+        from conformance.reports.document import run_all
+
         if not self.results:
             self.results = {r.check.id: r for r in run_all(self.document, self.spec)}
         return self.results[check_id]
 
     def coverage(self) -> Coverage:
+        from conformance.reports.document import coverage
+
         # Every check, not only those collected: a run of the spec file alone collects none.
         return coverage(self.document, self.spec, list(self.results.values()), load_checks())
 
@@ -88,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[WAIVERS] = load_waivers(waivers)
         doc = config.getoption("architecture_doc")
         if doc is not None:
+            from conformance.reports.document import Document, SpecFile
+
             specfile = SpecFile(
                 session.spec, spec_path(session.spec.phase), session.options.environment
             )
@@ -107,6 +106,8 @@ class DocumentFile(pytest.File):
     """The phase's spec file: its items compare it with the architecture document."""
 
     def collect(self) -> Any:
+        from conformance.reports.document import phase_checks
+
         for check in phase_checks(self.config.stash[DOCUMENT].spec):
             yield DocItem.from_parent(self, name=check.id, check=check)
 
