@@ -14,7 +14,6 @@ from collections.abc import Callable
 from conformance import locate
 from conformance.checks import CheckContext, ResourceMissing, Unverifiable, check
 from conformance.declared import Role, Value, declare
-from conformance.inventory import CollectionFailure, NotCollected
 from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.elasticache import CacheCluster, ElasticacheInventory, ReplicationGroup
 from conformance.spec import CacheSpec, EnvironmentSpec
@@ -185,13 +184,8 @@ def security_groups(ctx: CheckContext, cache: CacheSpec) -> None:
     names = {g.id: g.name for g in ctx.get(Ec2Inventory).security_groups}
     for member in _members(ctx, group):
         if member.security_group_ids is None:
-            raise NotCollected(
-                CollectionFailure(
-                    service="elasticache",
-                    kind="unsupported",
-                    message=f"this target does not report the security groups of cache cluster "
-                    f"{member.id} (DescribeCacheClusters answers without SecurityGroups)",
-                )
+            raise Unverifiable(
+                f"DescribeCacheClusters reports no SecurityGroups for cache cluster {member.id}"
             )
         ctx.expect(
             cache.security_groups,

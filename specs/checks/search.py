@@ -66,7 +66,7 @@ def _storage(ctx: CheckContext, found: tuple[Domain, DomainStatus]) -> int | str
     if status.ebs_enabled is False:
         return "no EBS volume (instance storage)"
     if status.volume_size_gb is None:
-        raise _not_verifiable("EBS volume size", domain)
+        raise Unverifiable(f"DescribeDomains reports no EBS volume size for domain {domain.name}")
     return status.volume_size_gb
 
 
