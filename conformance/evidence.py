@@ -5,7 +5,8 @@ set: they carry the same run id and are replaced together, so a reader never tak
 runs for one. A run that was interrupted says so (``"interrupted": true``), lists what it
 completed and an error for every check it did not run, and is never called conformant. A run
 of ``--target plan`` or ``iac`` adds a ``plan`` part; a planned loss of data it lists
-(``stateful_changes``) makes the run not conformant whatever the checks say. The
+(``stateful_changes``) makes the run not conformant whatever the checks say; ``--checkov``
+adds a ``baseline`` part that never does. The
 verdict and the counts are computed here, once, for the terminal, the files and the commands.
 """
 
@@ -290,6 +291,13 @@ def verdict(evidence: Mapping[str, Any]) -> str:
 def stateful_changes(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The planned deletes or replacements of resources that hold data (``--target plan``)."""
     return list((evidence.get("plan") or {}).get("stateful_changes") or [])
+
+
+def baseline(evidence: Mapping[str, Any]) -> dict[str, Any] | None:
+    """checkov's baseline hardening part (``--checkov``): beside the checks, never in the
+    verdict."""
+    part = evidence.get("baseline")
+    return part if isinstance(part, dict) else None
 
 
 def not_run(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

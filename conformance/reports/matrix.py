@@ -21,6 +21,7 @@ from typing import Any
 
 from conformance.evidence import (
     OUTCOMES,
+    baseline,
     count_line,
     counts,
     environments_of,
@@ -334,6 +335,7 @@ def markdown(evidence: dict[str, Any]) -> str:
         lines += [f"- **{len(ids)} did not run** ({reason}): {', '.join(ids)}", ""]
     for r in waived(evidence):
         lines += [f"- waived: {r['id']} [{r.get('severity')}] — {r.get('message', '')}", ""]
+    lines += _baseline_md(evidence)
     facts = [("Verdict", verdict(evidence)), *provenance_facts(evidence)]
     facts.append(("Checks", _outcome_counts(evidence)))
     lines += ["## Run", "", *_md_table(("Run", ""), facts), ""]
@@ -394,6 +396,96 @@ def markdown(evidence: dict[str, Any]) -> str:
             note = result["message"] or f"{agreed} values agree"
             lines.append(f"| {result['id']} | {_cell(note)} | | | {result['outcome'].upper()} |")
     return "\n".join(lines) + "\n"
+
+
+# --- checkov's baseline (--checkov): beside the checks, never in the verdict ---------------
+
+BASELINE_TITLE = "Baseline hardening: checkov (not part of the verdict)"
+BASELINE_NOTE = (
+    "checkov's generic rules, not the document's values: its findings never change a check's "
+    "outcome, the verdict or the exit status."
+)
+
+
+def baseline_headline(part: dict[str, Any]) -> str:
+    """checkov's counts in one line, or why it gave none."""
+    if part.get("error"):
+        return f"checkov gave no baseline for {part.get('scanned')}: {part['error']}"
+    n = part["counts"]
+    return (
+        f"checkov {part.get('version') or ''} on {part['scanned']}: {n['passed']} passed, "
+        f"{n['failed']} failed, {n['skipped']} skipped "
+        f"({n['documented decisions']} documented decisions)"
+    )
+
+
+def where(finding: dict[str, Any]) -> str:
+    """A finding's ``file:line``."""
+    line = finding.get("line")
+    return f"{finding.get('file')}:{line}" if line else str(finding.get("file"))
+
+
+def _baseline_md(evidence: dict[str, Any]) -> list[str]:
+    part = baseline(evidence)
+    if part is None:
+        return []
+    lines = [f"## {BASELINE_TITLE}", "", baseline_headline(part), "", BASELINE_NOTE, ""]
+    for heading, header, table_rows in _baseline_tables(part):
+        lines += [f"### {heading}", "", *_md_table(header, table_rows), ""]
+    return lines
+
+
+BaselineTable = tuple[str, tuple[str, ...], list[tuple[object, ...]]]
+
+
+def _baseline_tables(part: dict[str, Any]) -> list[BaselineTable]:
+    """(heading, header, rows) of each non-empty list of findings, as both formats show them."""
+    tables: list[BaselineTable] = [
+        (
+            f"Failed ({len(part.get('failed') or [])})",
+            ("checkov", "Name", "Resource", "File", "Guideline"),
+            [
+                (f["check"], f["name"], f["resource"], where(f), f.get("guideline") or "")
+                for f in part.get("failed") or []
+            ],
+        ),
+        (
+            f"Documented decisions ({len(part.get('documented_decisions') or [])})",
+            ("checkov", "Resource", "File", "Document", "Why"),
+            [
+                (f["check"], f["resource"], where(f), f["section"], f["reason"])
+                for f in part.get("documented_decisions") or []
+            ],
+        ),
+        (
+            f"Skipped in the configuration ({len(part.get('skipped') or [])})",
+            ("checkov", "Resource", "File", "Reason"),
+            [(f["check"], f["resource"], where(f), f["reason"]) for f in part.get("skipped") or []],
+        ),
+    ]
+    return [t for t in tables if t[2]]
+
+
+def _baseline_html(evidence: dict[str, Any]) -> list[str]:
+    part = baseline(evidence)
+    if part is None:
+        return []
+    parts = [
+        f'<section id="baseline"><h2>{_e(BASELINE_TITLE)}</h2>',
+        f"<p>{_e(baseline_headline(part))}</p><p>{_e(BASELINE_NOTE)}</p>",
+    ]
+    for heading, header, table_rows in _baseline_tables(part):
+        body = [
+            f"<tr><td><code>{_e(row[0])}</code></td>"
+            + "".join(f"<td>{_e(cell)}</td>" for cell in row[1:])
+            + "</tr>"
+            for row in table_rows
+        ]
+        parts.append(
+            f"<details><summary>{_e(heading)}</summary>{_table('baseline', header, body)}</details>"
+        )
+    parts.append("</section>")
+    return parts
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -551,7 +643,9 @@ def page(evidence: dict[str, Any]) -> str:
         )
     facts = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in provenance_facts(evidence))
     parts += [
-        "</section></main>",
+        "</section>",
+        *_baseline_html(evidence),
+        "</main>",
         f'<aside><h2>Run</h2><dl class="provenance">{facts}</dl>',
         "<h2>By severity</h2>",
         _counts_table("counts severity", "severity", by_severity(evidence)),
