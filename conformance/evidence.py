@@ -100,6 +100,15 @@ class Reading:
                 for key, value in (other.inventory.get(part) or {}).items():
                     merged.setdefault(key, value)
                 mine[part] = dict(sorted(merged.items()))
+            # Each worker read the sections its checks asked for, one by one: their seconds.
+            theirs = other.inventory.get("collection") or {}
+            collection = dict(mine.get("collection") or {"read_ahead": None})
+            collection["seconds"] = dict(
+                sorted(
+                    {**(theirs.get("seconds") or {}), **(collection.get("seconds") or {})}.items()
+                )
+            )
+            mine["collection"] = collection
             self.inventory = mine
 
     def as_json(self) -> dict[str, Any]:

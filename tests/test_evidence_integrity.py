@@ -85,6 +85,8 @@ def test_n_2_gathers_the_workers_results_calls_and_inventory_into_one_evidence(
     assert gathered["api_calls"]["sent"] >= gathered["api_calls"]["count"]
     assert gathered["api_calls"]["repeated"] == []
     assert set(gathered["inventory"]["sections"]) == set(alone["inventory"]["sections"])
+    seconds = gathered["inventory"]["collection"]["seconds"]
+    assert set(seconds) == set(alone["inventory"]["collection"]["seconds"])
     assert gathered["verdict"] == "conformant" and gathered["interrupted"] is False
     counted = evidence.count_line(evidence.counts(alone["results"]))
     assert _checks_line(done.stdout) == f"checks: {counted}"
