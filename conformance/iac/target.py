@@ -30,7 +30,6 @@ from conformance.checks import BEFORE_APPLY, UnknownBeforeApply, UnknownName
 from conformance.errors import UsageError
 from conformance.inputs import Inputs
 from conformance.inventory import (
-    SECTIONS,
     CollectionFailure,
     SavedInventory,
     SavedSnapshot,
@@ -204,19 +203,13 @@ def _unverifiable(model: BaseModel, reasons: dict[str, str]) -> None:
             raise UnknownBeforeApply(unknown[name])
         return object.__getattribute__(self, name)  # no model class defines its own
 
-    # A Section subclass registers itself as its service's section: the real one stays.
-    registered = dict(SECTIONS)
-    try:
-        subclass = type(base)(
-            base.__name__,
-            (base,),
-            {
-                "__getattribute__": __getattribute__,
-                "__module__": base.__module__,
-                UNKNOWN_FIELDS: unknown,
-            },
-        )
-    finally:
-        SECTIONS.clear()
-        SECTIONS.update(registered)
+    subclass = type(base)(
+        base.__name__,
+        (base,),
+        {
+            "__getattribute__": __getattribute__,
+            "__module__": base.__module__,
+            UNKNOWN_FIELDS: unknown,
+        },
+    )  # names no service of its own: the real section stays registered
     object.__setattr__(model, "__class__", subclass)

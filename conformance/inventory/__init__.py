@@ -131,8 +131,11 @@ class Section(BaseModel):
     service: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class naming its own service is that service's section (a shared base, or a
+        subclass made to mark unknown fields, names none and is not)."""
         super().__init_subclass__(**kwargs)
-        SECTIONS[cls.service] = cls
+        if "service" in vars(cls):
+            SECTIONS[cls.service] = cls
 
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:

@@ -11,7 +11,8 @@ to an environment: they are the account's, checked in production's run only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import BaseModel
 
@@ -33,90 +34,75 @@ class Reservation(BaseModel):
     product: str | None = None  # RDS: the engine (postgresql); ElastiCache: redis, valkey
 
 
-class RdsReservedInventory(Section):
+class ReservedSection(Section):
+    """One service's reservations: every one the account holds, read whole. The services answer
+    alike but for the keys of the id, the class and the count (``keys``)."""
+
+    reservations: list[Reservation]
+
+    keys: ClassVar[tuple[str, str, str]]  # the answer's id, instance class and count keys
+
+    @classmethod
+    def documented(cls, env: EnvironmentSpec) -> bool:
+        return env.reserved is not None
+
+    @classmethod
+    def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    @classmethod
+    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+        id_key, instance_key, count_key = cls.keys
+        return cls(
+            reservations=[
+                Reservation(
+                    id=r[id_key],
+                    instance=r.get(instance_key, ""),
+                    duration_seconds=r.get("Duration", 0),
+                    state=r.get("State", ""),
+                    count=r.get(count_key, 0),
+                    multi_az=r.get("MultiAZ"),  # RDS only
+                    product=r.get("ProductDescription"),  # not OpenSearch
+                )
+                for r in cls.answers(clients)
+            ]
+        )
+
+
+class RdsReservedInventory(ReservedSection):
     service = "rds-reserved"
-
-    reservations: list[Reservation]
-
-    @classmethod
-    def documented(cls, env: EnvironmentSpec) -> bool:
-        return env.reserved is not None
+    keys = ("ReservedDBInstanceId", "DBInstanceClass", "DBInstanceCount")
 
     @classmethod
-    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+    def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
         paginator = clients.client("rds").get_paginator("describe_reserved_db_instances")
-        return cls(
-            reservations=[
-                Reservation(
-                    id=r["ReservedDBInstanceId"],
-                    instance=r.get("DBInstanceClass", ""),
-                    duration_seconds=r.get("Duration", 0),
-                    state=r.get("State", ""),
-                    count=r.get("DBInstanceCount", 0),
-                    multi_az=r.get("MultiAZ"),
-                    product=r.get("ProductDescription"),
-                )
-                for page in paginator.paginate()
-                for r in page["ReservedDBInstances"]
-            ]
-        )
+        for page in paginator.paginate():
+            yield from page["ReservedDBInstances"]
 
 
-class ElasticacheReservedInventory(Section):
+class ElasticacheReservedInventory(ReservedSection):
     service = "elasticache-reserved"
-
-    reservations: list[Reservation]
-
-    @classmethod
-    def documented(cls, env: EnvironmentSpec) -> bool:
-        return env.reserved is not None
+    keys = ("ReservedCacheNodeId", "CacheNodeType", "CacheNodeCount")
 
     @classmethod
-    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+    def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
         paginator = clients.client("elasticache").get_paginator("describe_reserved_cache_nodes")
-        return cls(
-            reservations=[
-                Reservation(
-                    id=r["ReservedCacheNodeId"],
-                    instance=r.get("CacheNodeType", ""),
-                    duration_seconds=r.get("Duration", 0),
-                    state=r.get("State", ""),
-                    count=r.get("CacheNodeCount", 0),
-                    product=r.get("ProductDescription"),
-                )
-                for page in paginator.paginate()
-                for r in page["ReservedCacheNodes"]
-            ]
-        )
+        for page in paginator.paginate():
+            yield from page["ReservedCacheNodes"]
 
 
-class OpensearchReservedInventory(Section):
+class OpensearchReservedInventory(ReservedSection):
     service = "opensearch-reserved"
-
-    reservations: list[Reservation]
-
-    @classmethod
-    def documented(cls, env: EnvironmentSpec) -> bool:
-        return env.reserved is not None
+    keys = ("ReservedInstanceId", "InstanceType", "InstanceCount")
 
     @classmethod
-    def collect(cls, clients: Clients, inputs: Inputs) -> Self:
+    def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
         """DescribeReservedInstances pages by NextToken (botocore has no paginator for it)."""
         opensearch = clients.client("opensearch")
-        found: list[Reservation] = []
         request: dict[str, Any] = {"MaxResults": 100}
         while True:
             page = opensearch.describe_reserved_instances(**request)
-            found += [
-                Reservation(
-                    id=r["ReservedInstanceId"],
-                    instance=r.get("InstanceType", ""),
-                    duration_seconds=r.get("Duration", 0),
-                    state=r.get("State", ""),
-                    count=r.get("InstanceCount", 0),
-                )
-                for r in page.get("ReservedInstances", [])
-            ]
+            yield from page.get("ReservedInstances", [])
             if not page.get("NextToken"):
-                return cls(reservations=found)
+                return
             request["NextToken"] = page["NextToken"]
