@@ -38,7 +38,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from conformance import localstack, validate
-from conformance.aws import CallLog, Clients
+from conformance.aws import CallLog, Clients, share_model_loaders
 from conformance.errors import TargetError, UsageError
 from conformance.iac.target import IAC_KINDS, PlanInventory
 from conformance.inputs import Inputs
@@ -368,6 +368,7 @@ def _moto(
         return
     from moto import mock_aws
 
+    share_model_loaders()
     with mock_aws():  # sessions must be created inside the mock to be intercepted
         # Read with the provisioner's session (not its clients): botocore loads each service
         # model once per session, and the reading clients ask for the models the building ones
