@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
 from conformance import guard
@@ -251,9 +252,25 @@ class Clients(ClientFactory):
         client.meta.events.register("before-parameter-build.*.*", before_parameter_build)
         client.meta.events.register("before-sign.*.*", before_sign)
         client.meta.events.register("before-parse.*.*", refuse_incomplete_answer)
+        if self.endpoint_url is not None:
+            client.meta.events.register("needs-retry.*.*", unserved_is_final)
 
 
 JSON_PROTOCOLS = frozenset({"json", "rest-json"})
+
+
+def unserved_is_final(response: Any = None, operation: Any = None, **_: Any) -> None:
+    """An endpoint's HTML 500 page is its last word on the operation: raise the error botocore
+    raises after its last retry, without the retries. A moto server answers a JSON-protocol
+    operation it does not implement (Cost Explorer's tag list) with one, and botocore retries
+    a 500 as transient, six times with backoff (0.7 s to 2.5 s of sleeping per operation).
+    Only with ``--endpoint-url``: AWS answers every API error with an error document, and
+    the 5xx pages of a proxy in front of it (502, 503, 504) stay retried."""
+    if response is None:
+        return
+    http, parsed = response
+    if http.status_code == 500 and http.content.lstrip()[:9].lower() == b"<!doctype":
+        raise ClientError(parsed, operation.name)
 
 
 def refuse_incomplete_answer(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:

@@ -26,6 +26,7 @@ from conformance.aws import Clients
 from conformance.checks import Run, load_checks
 from conformance.inputs import Inputs
 from conformance.inventory import SECTIONS, CollectionFailure, Inventory, NotCollected
+from conformance.inventory.ce import CostExplorerInventory
 from conformance.inventory.dynamodb import DynamoDbInventory
 from conformance.spec import load_spec
 from fixtures.proxy import Fault, FaultProxy, fault_proxy
@@ -198,6 +199,34 @@ def test_throttling_retries_are_not_recorded_as_repeated_calls(
         assert [c.action for c in clients.log.calls] == ["dynamodb:ListTables"]
     finally:
         proxy.use(None)
+
+
+def test_an_aws_internal_error_is_retried(proxy: FaultProxy) -> None:
+    """A 500 with AWS's error document is transient: botocore retries it, as against AWS."""
+    proxy.use(Fault("dynamodb", "internal"))
+    try:
+        quick = Config(retries={"mode": "standard", "total_max_attempts": 3})
+        session = boto3.Session(FAKE["AWS_ACCESS_KEY_ID"], FAKE["AWS_SECRET_ACCESS_KEY"])
+        clients = Clients("us-east-1", proxy.url, session=session, config=quick)
+        with pytest.raises(NotCollected, match="dynamodb:ListTables failed: InternalFailure"):
+            Inventory(clients, Inputs()).get(DynamoDbInventory)
+        assert proxy.faulted["dynamodb"] == 3
+    finally:
+        proxy.use(None)
+
+
+def test_an_emulators_error_page_is_its_last_word(proxy: FaultProxy) -> None:
+    """The moto server answers Cost Explorer, which it does not implement, with an HTML 500
+    page: asked once, not six times with backoff, and skipped as not served."""
+    proxy.use(None)
+    session = boto3.Session(FAKE["AWS_ACCESS_KEY_ID"], FAKE["AWS_SECRET_ACCESS_KEY"])
+    clients = Clients("us-east-1", proxy.url, session=session)
+    inventory = Inventory(clients, Inputs())
+    with pytest.raises(NotCollected, match="answered 500 500: an HTML error page") as raised:
+        inventory.get(CostExplorerInventory)
+    assert raised.value.failure.kind == "unsupported"
+    assert proxy.requests["ce"] == 1
+    assert [c.action for c in clients.log.calls] == ["ce:ListCostAllocationTags"]
 
 
 def test_a_delay_below_the_read_timeout_is_a_conformant_run(
