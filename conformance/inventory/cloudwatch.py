@@ -59,6 +59,7 @@ class Alarm(BaseModel):
 
 class CloudwatchInventory(Section):
     service = "cloudwatch"
+    fans_out = True
 
     alarms: list[Alarm]
 

@@ -57,6 +57,7 @@ class DeploymentGroup(BaseModel):
 
 class CodedeployInventory(Section):
     service = "codedeploy"
+    fans_out = True
 
     applications: list[str]  # the collected environments' applications that exist
     deployment_groups: list[DeploymentGroup]

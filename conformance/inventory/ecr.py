@@ -22,6 +22,7 @@ class Repository(BaseModel):
 
 class EcrInventory(Section):
     service = "ecr"
+    fans_out = True
 
     repositories: list[Repository]
 

@@ -88,6 +88,7 @@ class TaskDefinition(BaseModel):
 
 class EcsInventory(Section):
     service = "ecs"
+    fans_out = True
 
     clusters: list[Cluster]
     services: list[EcsService]

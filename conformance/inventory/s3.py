@@ -60,6 +60,7 @@ class Bucket(BaseModel):
 
 class S3Inventory(Section):
     service = "s3"
+    fans_out = True
 
     names: list[str]  # every bucket of the account
     buckets: dict[str, Bucket]  # the project's documented buckets that exist, by name

@@ -24,6 +24,7 @@ PAGE_SIZE = 1000  # ListQueues' largest page; without MaxResults AWS returns one
 
 class SqsInventory(Section):
     service = "sqs"
+    fans_out = True
 
     names: list[str]  # the queues listed (project prefix, overrides), to say what is there
     queues: dict[str, Queue]  # the project's documented queues and DLQs that exist, by name
