@@ -17,6 +17,7 @@ from moto import mock_aws
 from conformance.aws import CallLog, Clients
 from conformance.inputs import Inputs
 from conformance.inventory.dynamodb import DynamoDbInventory
+from conformance.inventory.ec2 import Ec2Inventory
 from conformance.inventory.logs import LogsInventory
 from conformance.inventory.sns import SnsInventory
 
@@ -54,6 +55,21 @@ def test_every_log_group_is_read_across_three_pages(account: boto3.Session) -> N
     assert len(pages) == 3  # 50 + 50 + 20, each page its own request (a NextToken of its own)
     assert len({c["request"] for c in pages}) == 3
     assert reader.log.repeated() == []
+
+
+def test_a_few_hundred_instances_are_one_page(account: boto3.Session) -> None:
+    """DescribeInstances asks for AWS's largest page (1000), not moto's default of 100: the
+    calls do not grow with another team's instances."""
+    ec2 = account.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    for _ in range(120):  # a reservation each: moto pages reservations
+        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)
+    reader = _reader()
+
+    section = Ec2Inventory.collect(reader, Inputs())
+
+    assert len(section.instances) == 120
+    assert len(_calls(reader, "DescribeInstances")) == 1
 
 
 def test_every_topic_is_read_across_two_pages(account: boto3.Session) -> None:

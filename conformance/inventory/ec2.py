@@ -167,7 +167,11 @@ class Ec2Inventory(Section):
             paginator = ec2.get_paginator(operation)
             return [item for page in paginator.paginate(**params) for item in page[key]]
 
-        reservations = pages("describe_instances", "Reservations")
+        # AWS's largest page (moto's default is 100): an account of a few hundred instances is
+        # one call, as the other describes here are.
+        reservations = pages(
+            "describe_instances", "Reservations", PaginationConfig={"PageSize": 1000}
+        )
         return cls(
             vpcs=[
                 Vpc(id=v["VpcId"], cidr=v["CidrBlock"], tags=tags_of(v.get("Tags")))
