@@ -16,7 +16,6 @@ import struct
 import warnings
 from datetime import UTC, datetime
 
-from cryptography import x509
 from pydantic import BaseModel
 
 from conformance.host import Unreachable
@@ -161,6 +160,8 @@ def _certificate(host: str, port: int, server_name: str) -> Certificate:
         raise Unreachable(f"{host}:{port}: {exc}") from None
     if der is None:
         raise Unreachable(f"{host}:{port}: the server sent no certificate")
+    from cryptography import x509  # ~0.1 s to import: only a run given --tls-endpoint pays it
+
     cert = x509.load_der_x509_certificate(der)
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
