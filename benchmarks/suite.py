@@ -21,7 +21,10 @@ evidence counts: its ``evidence.json`` where ``--evidence`` is given, else the t
 checkout, e.g. ``git archive HEAD | tar -x -C /tmp/before``) every case also runs in that tree,
 interleaved run by run with this one and in alternating order, so a busy moment hurts both; the
 after/before ratios are medians of the paired runs' ratios. Both trees use this virtualenv; each
-tree's processes import that tree's packages (checked before measuring). Measures, never asserts.
+tree's processes import that tree's packages (checked before measuring). The virtualenv's
+development plugins that a user's install (``pip install '.[suite]'``) does not have are disabled
+in both trees (:data:`DEV_ONLY_PLUGINS`: hypothesis imports itself into every run's summary).
+Measures, never asserts.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from fixtures.moto_server import ROOT, moto_server, provision, tree_environment
 
 RUN_SECONDS = 600
 CALLS_LINE = re.compile(r"^AWS API calls: (\d+)", re.MULTILINE)
+# pytest plugins of the dev extra only; a user's run never loads them.
+DEV_ONLY_PLUGINS = ("-p", "no:hypothesispytest")
 TARGETS = {"embedded": 0.5, "server-1x": 0.55}  # issue 16: after/before wall time at most
 
 
@@ -243,7 +248,8 @@ def interleave(
 
 def run_once(case: Case, tree: Path, url: str | None, scratch: Path) -> Run:
     """``python -m pytest`` in ``tree`` as a user runs it; its wall time and what wait4 says."""
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *case.args]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *DEV_ONLY_PLUGINS]
+    command += case.args
     if url is not None:
         command.append(f"--endpoint-url={url}")
     evidence = Path(tempfile.mkdtemp(prefix="evidence-", dir=scratch))
