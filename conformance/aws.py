@@ -264,8 +264,8 @@ def unserved_is_final(response: Any = None, operation: Any = None, **_: Any) -> 
     raises after its last retry, without the retries. A moto server answers a JSON-protocol
     operation it does not implement (Cost Explorer's tag list) with one, and botocore retries
     a 500 as transient, six times with backoff (0.7 s to 2.5 s of sleeping per operation).
-    Only with ``--endpoint-url``: AWS answers every API error with an error document, and
-    the 5xx pages of a proxy in front of it (502, 503, 504) stay retried."""
+    Only with ``--endpoint-url`` (AWS answers every API error with an error document), and
+    only a 500: a gateway's 502, 503 or 504 page is transient and stays retried."""
     if response is None:
         return
     http, parsed = response

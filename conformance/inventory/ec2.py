@@ -167,8 +167,7 @@ class Ec2Inventory(Section):
             paginator = ec2.get_paginator(operation)
             return [item for page in paginator.paginate(**params) for item in page[key]]
 
-        # AWS's largest page (moto's default is 100): an account of a few hundred instances is
-        # one call, as the other describes here are.
+        # AWS's largest page (moto's default is 100): a few hundred instances are one call.
         reservations = pages(
             "describe_instances", "Reservations", PaginationConfig={"PageSize": 1000}
         )
