@@ -448,14 +448,6 @@ def test_an_evidence_directory_is_probed_and_left_clean(tmp_path: Path) -> None:
 # --- through the suite: exit 4 from configure, one line, no traceback ------------------------
 
 
-def _refused(done: Any, expected: str) -> None:
-    output = done.stdout + done.stderr
-    assert done.returncode == 4, output
-    assert "Traceback" not in output and "INTERNALERROR" not in output, output
-    assert [line for line in done.stderr.splitlines() if expected in line] != [], output
-    assert len([line for line in done.stderr.splitlines() if "error" in line.lower()]) == 1, output
-
-
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     directory = tmp_path_factory.mktemp("bad")
@@ -514,7 +506,7 @@ def test_a_fifo_input_file_returns_promptly(tmp_path: Path) -> None:
 
 # --- properties: a loader returns a valid model or raises UsageError, nothing else -----------
 
-TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), TEXT, st.dates(), st.just(date.max)
 )

@@ -17,7 +17,7 @@ SOURCES = ["conformance", "specs", "fixtures", "tests", "benchmarks", "localstac
     [
         ["ruff", "check", *SOURCES],
         ["ruff", "format", "--check", *SOURCES],
-        ["mypy", "conformance", "specs", "fixtures", "benchmarks", "localstack/host.py"],
+        ["mypy", "conformance", "specs", "fixtures", "benchmarks", "tests", "localstack/host.py"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
 )

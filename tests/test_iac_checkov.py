@@ -164,10 +164,13 @@ def test_each_documented_decision_holds_in_the_phases_it_names() -> None:
     skips = load_skips()
     for phase in PHASES:
         database = load_spec(phase).environment("production").database
+        assert database is not None
         decided = skips.for_phase(phase)
         assert ("CKV_AWS_157" in decided) == (not database.multi_az.value), phase
         assert ("CKV_AWS_353" in decided) == (not database.performance_insights.value), phase
-    web = load_spec(1).environment("production").security_groups.groups["ec2-web"]
+    groups = load_spec(1).environment("production").security_groups
+    assert groups is not None
+    web = groups.groups["ec2-web"]
     assert any(r.port.value == 80 and r.source.value == "0.0.0.0/0" for r in web.ingress)
     assert {"CKV_AWS_260", "CKV_AWS_130", "CKV_AWS_382"} <= skips.for_phase(1).keys()
 

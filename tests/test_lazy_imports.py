@@ -10,8 +10,11 @@ import sys
 
 from tests.conftest import ROOT
 
-OPTIONAL = ("markdown_it", "cryptography", "hcl2", "lark", "docker", "paramiko", "redis")
-OPTIONAL += ("psycopg", "moto")
+OPTIONAL = (
+    *("markdown_it", "cryptography", "hcl2", "lark"),
+    *("docker", "paramiko", "redis", "psycopg"),
+    "moto",
+)
 PROBE = f"""
 import sys
 import conformance.plugin

@@ -50,7 +50,7 @@ SERVER_PHASE = 2  # one environment, built and read faster
 def pytest_configure(config: pytest.Config) -> None:
     """As a plugin: take the credentials' account for granted, as a preflight that passed."""
     if os.environ.get(NO_PREFLIGHT):
-        targets.caller_account = _passed_preflight  # type: ignore[assignment]
+        targets.caller_account = _passed_preflight
 
 
 def _passed_preflight(clients: Clients, where: str = "") -> str:

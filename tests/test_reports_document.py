@@ -667,8 +667,8 @@ def test_phase_4_document_and_spec_agree() -> None:
     assert (staging_alb.documented, staging_alb.specified) == ("staging", "staging")
     # "Auto-scaling (min 2, max 10)" is not every service's limits: reported, not judged.
     found = {c.title: c for c in contradictions.find(load_spec(4).environment("production"))}
-    limits = found["auto-scaling limits in Key Changes are not every service's"]
-    assert "moderation-service 1-5, notification-service 1-5, web-app 2-5" in limits.detail
+    key_changes = found["auto-scaling limits in Key Changes are not every service's"]
+    assert "moderation-service 1-5, notification-service 1-5, web-app 2-5" in key_changes.detail
     assert contradictions.find(load_spec(4).environment("staging")) == []
 
 
