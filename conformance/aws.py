@@ -269,8 +269,16 @@ def unserved_is_final(response: Any = None, operation: Any = None, **_: Any) -> 
     if response is None:
         return
     http, parsed = response
-    if http.status_code == 500 and http.content.lstrip()[:9].lower() == b"<!doctype":
+    if http.status_code == 500 and is_web_page(http.content):
         raise ClientError(parsed, operation.name)
+
+
+def is_web_page(body: str | bytes) -> bool:
+    """Whether an answer is a web page (a server's own error page), which no AWS API sends."""
+    head = body.lstrip()[:9]
+    if isinstance(head, bytes):
+        head = head.decode("latin-1")
+    return head.lower() == "<!doctype"
 
 
 def refuse_incomplete_answer(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:

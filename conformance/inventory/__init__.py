@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from conformance import evidence
 from conformance.actions import iam_action
-from conformance.aws import Clients
+from conformance.aws import Clients, is_web_page
 from conformance.errors import ConformanceError, TargetError, UsageError
 from conformance.inputs import Inputs
 from conformance.localstack import cannot_serve
@@ -547,7 +547,7 @@ def classify(service: str, exc: ClientError, emulator: str | None = None) -> Col
 
 def _unserved(message: str) -> str:
     """A target's refusal as one short line (a moto server answers with an HTML page)."""
-    return "an HTML error page" if message.lstrip().lower().startswith("<!doctype") else message
+    return "an HTML error page" if is_web_page(message) else message
 
 
 def tags_of(items: list[dict[str, str]] | None) -> dict[str, str]:

@@ -36,10 +36,12 @@ class Reservation(BaseModel):
 
 class ReservedSection(Section):
     """One service's reservations: every one the account holds, read whole. The services answer
-    alike but for the keys of the id, the class and the count (``keys``)."""
+    alike but for their listing (``listing``) and the keys of the id, the class and the count
+    (``keys``)."""
 
     reservations: list[Reservation]
 
+    listing: ClassVar[tuple[str, str, str]]  # the client, its paginated operation, the answer key
     keys: ClassVar[tuple[str, str, str]]  # the answer's id, instance class and count keys
 
     @classmethod
@@ -48,7 +50,9 @@ class ReservedSection(Section):
 
     @classmethod
     def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
-        raise NotImplementedError
+        service, operation, key = cls.listing
+        for page in clients.client(service).get_paginator(operation).paginate():
+            yield from page[key]
 
     @classmethod
     def collect(cls, clients: Clients, inputs: Inputs) -> Self:
@@ -71,24 +75,14 @@ class ReservedSection(Section):
 
 class RdsReservedInventory(ReservedSection):
     service = "rds-reserved"
+    listing = ("rds", "describe_reserved_db_instances", "ReservedDBInstances")
     keys = ("ReservedDBInstanceId", "DBInstanceClass", "DBInstanceCount")
-
-    @classmethod
-    def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
-        paginator = clients.client("rds").get_paginator("describe_reserved_db_instances")
-        for page in paginator.paginate():
-            yield from page["ReservedDBInstances"]
 
 
 class ElasticacheReservedInventory(ReservedSection):
     service = "elasticache-reserved"
+    listing = ("elasticache", "describe_reserved_cache_nodes", "ReservedCacheNodes")
     keys = ("ReservedCacheNodeId", "CacheNodeType", "CacheNodeCount")
-
-    @classmethod
-    def answers(cls, clients: Clients) -> Iterator[dict[str, Any]]:
-        paginator = clients.client("elasticache").get_paginator("describe_reserved_cache_nodes")
-        for page in paginator.paginate():
-            yield from page["ReservedCacheNodes"]
 
 
 class OpensearchReservedInventory(ReservedSection):
